@@ -1,0 +1,73 @@
+"""The ledger's event store: an eventsourcing application on SQLite (default) or PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+
+
+class LedgerApp(Application[str]):
+    """The append-only ledger of accounts, keys and generations."""
+
+    name = "LowRouter"
+
+    def __init__(self, env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> None:
+        self._sqlite_synchronous = sqlite_synchronous
+        super().__init__(env=dict(env))
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        factory = super().construct_factory(env)
+        datastore = getattr(factory, "datastore", None)
+        pool = getattr(datastore, "pool", None)
+        if pool is not None and hasattr(pool, "_create_connection") and "sqlite" in type(pool).__module__:
+            _set_sqlite_synchronous(pool, self._sqlite_synchronous)
+        return factory
+
+
+def _set_sqlite_synchronous(pool: Any, mode: str) -> None:
+    """Apply `PRAGMA synchronous` to every SQLite connection the pool opens.
+
+    NORMAL (the default here) survives a killed process but not a power cut; FULL fsyncs every
+    commit (about 40× slower per commit). The operator chooses in the config file.
+    """
+    if mode.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"ledger.sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA, not {mode!r}")
+    create = pool._create_connection
+
+    def create_with_pragma() -> Any:
+        conn = create()
+        raw: sqlite3.Connection = conn._sqlite_conn
+        raw.execute(f"PRAGMA synchronous={mode.upper()}")
+        return conn
+
+    pool._create_connection = create_with_pragma
+
+
+def sqlite_env(path: str) -> dict[str, str]:
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": path,
+        "ORIGINATOR_ID_TYPE": "text",
+        "SQLITE_LOCK_TIMEOUT": "30",
+    }
+
+
+def postgres_env(dsn_parts: Mapping[str, str]) -> dict[str, str]:
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "ORIGINATOR_ID_TYPE": "text",
+        "POSTGRES_POOL_SIZE": "8",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+    }
+    env.update({f"POSTGRES_{k.upper()}": v for k, v in dsn_parts.items()})
+    return env
+
+
+def open_ledger(env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> LedgerApp:
+    return LedgerApp(env, sqlite_synchronous)

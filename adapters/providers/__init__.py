@@ -1,0 +1,1 @@
+"""One module per provider kind, and the registry table that names them."""

@@ -1,0 +1,1 @@
+"""The edge and the use cases: HTTP handlers, CLI, settings and the one composition root."""

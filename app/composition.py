@@ -1,0 +1,87 @@
+"""The composition root: the one place that names concrete adapters and wires the gateway."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import aiohttp
+import duckdb
+
+from adapters.eco_data import load_bundled_catalogue
+from adapters.event_store import LedgerApp, open_ledger, postgres_env, sqlite_env
+from adapters.group_commit import GroupCommitWriter
+from adapters.providers.registry import build_providers
+from app.gateway import Gateway
+from app.reconcile import reconcile_open_generations
+from app.settings import ConfigError, Settings, build_catalogue
+from domain.api_key import hash_key
+from projections.accounts import AccountsProjection
+from projections.credit_book import CreditBook
+from projections.generations import GenerationsProjection
+from projections.key_directory import KeyDirectory
+from projections.projector import Projection, Projector
+
+log = logging.getLogger("lowrouter")
+LEDGER_FILE = "ledger.sqlite"
+PROJECTIONS_FILE = "projections.duckdb"
+
+
+def all_projections() -> list[Projection]:
+    return [GenerationsProjection(), AccountsProjection()]
+
+
+def ledger_env(settings: Settings, data_dir: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    if settings.ledger.backend == "sqlite":
+        return sqlite_env(str(data_dir / LEDGER_FILE))
+    pg = settings.ledger.postgres
+    parts = {"host": pg.host, "port": str(pg.port), "dbname": pg.dbname, "user": pg.user}
+    if pg.password_env:
+        password = env.get(pg.password_env)
+        if password is None:
+            raise ConfigError(f"ledger.postgres.password_env names {pg.password_env}, which is not set")
+        parts["password"] = password
+    if pg.schema:
+        parts["schema"] = pg.schema
+    return postgres_env(parts)
+
+
+def open_ledger_for(settings: Settings, data_dir: Path) -> LedgerApp:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return open_ledger(ledger_env(settings, data_dir), settings.ledger.sqlite_synchronous)
+
+
+def open_projections(data_dir: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(data_dir / PROJECTIONS_FILE), read_only=read_only)
+
+
+def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSession) -> Gateway:
+    """Open the ledger and projections, catch up, reconcile, and wire every part."""
+    catalogue = build_catalogue(settings)
+    if not catalogue.models:
+        raise ConfigError("no provider is enabled: set a provider key variable or enable the simulator")
+    eco = load_bundled_catalogue()
+    ledger = open_ledger_for(settings, data_dir)
+    duck = open_projections(data_dir)
+    projector = Projector(duck, ledger.recorder, all_projections(), poll_s=settings.ledger.projector_poll_ms / 1000)
+    keys, credits = KeyDirectory(), CreditBook()
+    keys.load(duck.cursor())
+    credits.load(duck.cursor())
+    projector.add_follower(keys.follow)
+    projector.add_follower(credits.follow)
+    caught = projector.catch_up()
+    if caught:
+        log.info("projections caught up with %d ledger events", caught)
+    abandoned = reconcile_open_generations(ledger, duck.cursor(), settings.ledger.backend)
+    if abandoned:
+        log.warning("closed %d generations left open by a stopped process (Abandoned events)", abandoned)
+        projector.catch_up()
+    admin = os.environ.get(settings.admin_key_env)
+    return Gateway(
+        settings=settings, catalogue=catalogue, providers=build_providers(catalogue.providers, session),
+        ledger=ledger, writer=GroupCommitWriter(ledger, threaded=settings.ledger.backend == "postgres"),
+        projector=projector, duck=duck, keys=keys, credits=credits, eco=eco,
+        admin_key_hash=hash_key(admin) if admin else None,
+    )

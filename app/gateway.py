@@ -1,0 +1,52 @@
+"""The gateway's parts, wired once at start-up by the composition root and passed to handlers."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from adapters.event_store import LedgerApp
+from adapters.group_commit import GroupCommitWriter
+from app.settings import Settings
+from domain.catalogue import Catalogue, Endpoint, Model
+from domain.eco import EcoCatalogue
+from domain.health import HealthBook
+from domain.ports import ChatProvider, Timeouts
+from projections.credit_book import CreditBook
+from projections.key_directory import KeyDirectory
+from projections.projector import Projector
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    catalogue: Catalogue
+    providers: dict[str, ChatProvider]
+    ledger: LedgerApp
+    writer: GroupCommitWriter
+    projector: Projector
+    duck: duckdb.DuckDBPyConnection
+    keys: KeyDirectory
+    credits: CreditBook
+    eco: EcoCatalogue
+    health: HealthBook = field(default_factory=HealthBook)
+    admin_key_hash: str | None = None
+    control_key_hash: str | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    sticky: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def timeouts(self) -> Timeouts:
+        r = self.settings.routing
+        return Timeouts(connect_s=r.connect_timeout_s, first_byte_s=r.first_byte_timeout_s, idle_s=r.idle_timeout_s)
+
+    def carbon_per_1k(self, model: Model, endpoint: Endpoint) -> float | None:
+        return self.eco.carbon_per_1k_tokens(model.eco_name, endpoint.provider, endpoint.region)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB cursor for one read (DuckDB cursors are not shared between threads)."""
+        return self.duck.cursor()

@@ -1,0 +1,138 @@
+"""Operator management over HTTP (admin key): accounts, top-ups, and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import msgspec
+from litestar import Request, Response, delete, get, patch, post
+
+from app import accounts_service as svc
+from app.caller import authenticate, require_admin
+from app.gateway import Gateway
+from app.http_read import key_view
+from domain.errors import InvalidRequestError
+from domain.money import credits_number
+
+_encode = msgspec.json.Encoder().encode
+T = TypeVar("T")
+
+
+def _admin(request: Request[Any, Any, Any]) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    require_admin(authenticate(gw, request.headers.get("authorization"), request.headers.get("x-api-key")))
+    return gw
+
+
+async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise InvalidRequestError("malformed JSON in request body") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("the request body must be a JSON object")
+    return data
+
+
+async def _write(gw: Gateway, action: Callable[[], T]) -> T:
+    """Run a ledger write off the event loop, then wait until the projections include it."""
+    result = await anyio.to_thread.run_sync(action)
+    await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, 5.0)
+    return result
+
+
+def _json(body: Any, status: int = 200) -> Response[bytes]:
+    return Response(_encode(body), status_code=status, media_type="application/json")
+
+
+def _regions_models(gw: Gateway) -> tuple[frozenset[str], list[str]]:
+    return gw.catalogue.regions, list(gw.catalogue.models)
+
+
+@post(["/admin/accounts"], status_code=201, summary="Open an account (admin)")
+async def open_account(request: Request[Any, Any, Any]) -> Response[bytes]:
+    gw = _admin(request)
+    data = await _body(request)
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise InvalidRequestError("name must be a string", param="name")
+    account_id = await _write(gw, lambda: svc.open_account(gw.ledger, name))
+    return _json({"data": {"account_id": account_id, "name": name.strip()}}, 201)
+
+
+@get(["/admin/accounts"], summary="Every account with its balance (admin)")
+async def list_accounts(request: Request[Any, Any, Any]) -> Response[bytes]:
+    gw = _admin(request)
+
+    def read() -> list[tuple[Any, ...]]:
+        return gw.cursor().execute("SELECT account_id, name, opened_at FROM credit_balances ORDER BY opened_at").fetchall()
+
+    rows = await anyio.to_thread.run_sync(read)
+    data = []
+    for account_id, name, opened_at in rows:
+        added, charged = gw.credits.totals(account_id)
+        data.append({"account_id": account_id, "name": name, "opened_at": opened_at.isoformat(),
+                     "balance": credits_number(added - charged), "total_credits": credits_number(added),
+                     "total_usage": credits_number(charged)})
+    return _json({"data": data})
+
+
+@post(["/admin/accounts/{account_id:str}/credits"], status_code=201, summary="Add credits to an account (admin)")
+async def add_credits(request: Request[Any, Any, Any], account_id: str) -> Response[bytes]:
+    gw = _admin(request)
+    data = await _body(request)
+    reference = data.get("reference") or ""
+    if not isinstance(reference, str):
+        raise InvalidRequestError("reference must be a string", param="reference")
+    micro = await _write(gw, lambda: svc.add_credits(gw.ledger, account_id, data.get("amount"), reference, "admin"))
+    return _json({"data": {"account_id": account_id, "added": credits_number(micro),
+                           "balance": credits_number(gw.credits.balance(account_id))}}, 201)
+
+
+@get(["/keys"], summary="List keys (admin; ?account_id= to filter)")
+async def list_keys(request: Request[Any, Any, Any]) -> Response[bytes]:
+    gw = _admin(request)
+    account_id = request.query_params.get("account_id")
+    keys = gw.keys.for_account(account_id) if account_id else gw.keys.all()
+    return _json({"data": [key_view(gw, k.key_id) for k in keys]})
+
+
+@post(["/keys"], status_code=201, summary="Create a key (admin); the token is in the answer, once")
+async def create_key(request: Request[Any, Any, Any]) -> Response[bytes]:
+    gw = _admin(request)
+    data = await _body(request)
+    account_id = data.pop("account_id", None)
+    if not isinstance(account_id, str):
+        raise InvalidRequestError("account_id must be given", param="account_id")
+    regions, models = _regions_models(gw)
+    key_id, token = await _write(gw, lambda: svc.issue_key(gw.ledger, account_id, data, regions, models))
+    return _json({"key": token, "data": key_view(gw, key_id)}, 201)
+
+
+@patch(["/keys/{key_id:str}"], summary="Edit a key's policy (admin)")
+async def edit_key(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
+    gw = _admin(request)
+    data = await _body(request)
+    regions, models = _regions_models(gw)
+    await _write(gw, lambda: svc.change_key(gw.ledger, key_id, data, regions, models, "admin"))
+    return _json({"data": key_view(gw, key_id)})
+
+
+@delete(["/keys/{key_id:str}"], status_code=200, summary="Revoke a key (admin)")
+async def revoke_key(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
+    gw = _admin(request)
+    await _write(gw, lambda: svc.revoke_key(gw.ledger, key_id, "admin"))
+    return _json({"data": key_view(gw, key_id)})
+
+
+@post(["/admin/sync"], status_code=200, summary="Bring the projections up to the ledger's end (used by the CLI)")
+async def sync(request: Request[Any, Any, Any]) -> Response[bytes]:
+    gw: Gateway = request.app.state.gateway
+    top = gw.ledger.recorder.max_notification_id() or 0
+    ok = await gw.projector.wait_for(top, 5.0)
+    return _json({"data": {"position": gw.projector.position, "caught_up": ok}})

@@ -1,0 +1,118 @@
+"""The Litestar application: routes under `/api/v1` and `/v1`, lifespan, logging and metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from litestar import Litestar, Request, Response, Router, get
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import http_admin, http_chat, http_read
+from app.composition import build_gateway
+from app.control import remove_control_file, write_control_file
+from app.http_errors import EXCEPTION_HANDLERS
+from app.metrics import METRICS, metrics_response
+from app.settings import Settings
+from domain.api_key import hash_key
+
+log = logging.getLogger("lowrouter.access")
+
+API_HANDLERS = [
+    http_chat.chat_completions, http_chat.completions, http_chat.anthropic_messages,
+    http_read.generation_by_path, http_read.generation_by_query, http_read.list_models, http_read.list_providers,
+    http_read.credits, http_read.current_key,
+    http_admin.open_account, http_admin.list_accounts, http_admin.add_credits, http_admin.list_keys,
+    http_admin.create_key, http_admin.edit_key, http_admin.revoke_key, http_admin.sync,
+]
+
+
+@get("/healthz", summary="Liveness and projector position", include_in_schema=True)
+async def healthz(request: Request[Any, Any, Any]) -> Response[bytes]:
+    gw = request.app.state.gateway
+    body = {"status": "ok", "projector_position": gw.projector.position,
+            "ledger_position": gw.ledger.recorder.max_notification_id() or 0}
+    return Response(json.dumps(body).encode(), media_type="application/json")
+
+
+@get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    gw = request.app.state.gateway
+    return metrics_response(gw)
+
+
+def access_log(app: ASGIApp) -> ASGIApp:
+    """One structured line per request (never the body), and the request metrics."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        generation = ""
+
+        async def capture(message: Message) -> None:
+            nonlocal status, generation
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for k, v in message.get("headers", ()):
+                    if k == b"x-lowrouter-generation-id":
+                        generation = v.decode()
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = scope["path"]
+            METRICS.observe(scope["method"], path, status, elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info(json.dumps({"ts": round(time.time(), 3), "method": scope["method"], "path": path,
+                                     "status": status,
+                                     "ms": round(elapsed * 1000, 3), "generation_id": generation or None}))
+
+    return middleware
+
+
+def create_app(settings: Settings, data_dir: Path, url: str = "") -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
+        session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        gw = build_gateway(settings, data_dir, session)
+        app.state.gateway = gw
+        gw.projector.start()
+        if url:
+            gw.control_key_hash = hash_key(write_control_file(data_dir, url))
+        try:
+            yield
+        finally:
+            if url:
+                remove_control_file(data_dir)
+            gw.projector.stop()
+            await session.close()
+            gw.writer.close()
+            gw.projector.catch_up()
+            gw.duck.close()
+
+    api = Router(path="/api/v1", route_handlers=API_HANDLERS)
+    compat = Router(path="/v1", route_handlers=API_HANDLERS, include_in_schema=False)
+    return Litestar(
+        route_handlers=[api, compat, healthz, metrics],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.server.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="LowRouter", version="0.1.0", path="/api/v1/openapi"),
+        middleware=[access_log] if settings.server.access_log else [],
+        debug=bool(os.environ.get("LOWROUTER_DEBUG")),
+        logging_config=None,
+    )

@@ -1,0 +1,1 @@
+"""Pure business rules of the gateway: no framework, no I/O."""

@@ -1,0 +1,1 @@
+"""DuckDB read models rebuilt from the ledger, and the projector that feeds them."""

@@ -1,0 +1,195 @@
+"""The projector: follows the ledger's notification log into DuckDB, exactly once.
+
+Each batch is applied to every projection and its tracking position is advanced in the same DuckDB
+transaction; the position update only succeeds when it moves forward, so a batch applied twice (a
+crash between commit and the next poll, two projectors racing) is rolled back, and a crash before
+commit leaves nothing behind. Followers — in-memory views such as the key directory — see each
+batch after it has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import duckdb
+
+from projections.event_reader import LedgerRecord, NotificationLike, decode_all
+from projections.schema import migrate
+
+log = logging.getLogger("lowrouter.projector")
+TRACKING_NAME = "projections"
+
+
+class Projection(Protocol):
+    name: str
+
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> None: ...
+
+    def apply(self, con: duckdb.DuckDBPyConnection, records: list[LedgerRecord]) -> None: ...
+
+
+class NotificationSource(Protocol):
+    def select_notifications(
+        self, start: int | None, limit: int, stop: int | None = None, topics: Sequence[str] = (),
+        *, inclusive_of_start: bool = True,
+    ) -> Sequence[NotificationLike]: ...
+
+    def max_notification_id(self) -> int | None: ...
+
+
+Follower = Callable[[list[LedgerRecord]], None]
+
+
+class Projector:
+    """Applies ledger notifications to DuckDB projections in batches, on its own thread."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: NotificationSource,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 5000,
+        poll_s: float = 0.05,
+    ) -> None:
+        self._con = con.cursor()
+        self._source = source
+        self._projections = projections
+        self._batch_size = batch_size
+        self._poll_s = poll_s
+        self._followers: list[Follower] = []
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._waiters: list[tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
+        self._waiters_lock = threading.Lock()
+        self.position = 0
+        self.events_applied = 0
+        self.crash_before_commit: Callable[[int], bool] | None = None
+        migrate(self._con)
+        for p in projections:
+            p.prepare(self._con)
+        self.position = self.stored_position()
+
+    def stored_position(self) -> int:
+        row = self._con.execute("SELECT position FROM tracking WHERE name = ?", [TRACKING_NAME]).fetchone()
+        return int(row[0]) if row else 0
+
+    def add_follower(self, follower: Follower) -> None:
+        self._followers.append(follower)
+
+    def run_once(self) -> int:
+        """Apply one batch; return how many events it held (0 when caught up)."""
+        notifications = self._source.select_notifications(
+            self.position, self._batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        records = decode_all(notifications)
+        last = records[-1].position
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for p in self._projections:
+                p.apply(con, records)
+            if self.crash_before_commit is not None and self.crash_before_commit(last):
+                raise RuntimeError("simulated crash before commit")
+            moved = con.execute(
+                "INSERT INTO tracking VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position "
+                "WHERE tracking.position < excluded.position RETURNING position",
+                [TRACKING_NAME, last],
+            ).fetchall()
+            if not moved:
+                con.execute("ROLLBACK")
+                self.position = self.stored_position()
+                return 0
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.position = last
+        self.events_applied += len(records)
+        for follower in self._followers:
+            follower(records)
+        self._wake_waiters()
+        return len(records)
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply batches until the log is exhausted; return the events applied."""
+        total = 0
+        while True:
+            n = self.run_once()
+            total += n
+            if progress is not None and n:
+                progress(total, self.position)
+            if n == 0:
+                return total
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="projector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                n = self.run_once()
+            except Exception:
+                log.exception("projector batch failed; retrying")
+                n = 0
+                time.sleep(0.5)
+            if n == 0:
+                self._kick.wait(self._poll_s)
+                self._kick.clear()
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    async def wait_for(self, position: int, timeout_s: float) -> bool:
+        """Wait until the projections include `position`; False if that took longer than the timeout."""
+        if self.position >= position:
+            return True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._waiters_lock:
+            self._waiters.append((position, future, loop))
+        self.kick()
+        try:
+            await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return self.position >= position
+        return True
+
+    def _wake_waiters(self) -> None:
+        if not self._waiters:
+            return
+        with self._waiters_lock:
+            ready = [w for w in self._waiters if w[0] <= self.position]
+            self._waiters = [w for w in self._waiters if w[0] > self.position]
+        for _, future, loop in ready:
+            loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def lag(projector: Projector, source: NotificationSource) -> int:
+    """How many log positions the projections are behind."""
+    top = source.max_notification_id() or 0
+    return max(top - projector.position, 0)
+
+
+def describe(projector: Projector) -> dict[str, Any]:
+    return {"position": projector.position, "events_applied": projector.events_applied}
