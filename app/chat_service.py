@@ -143,8 +143,8 @@ async def prepare(gw: Gateway, key: KeyRecord, raw: dict[str, Any], endpoint_kin
         key.account_id, key.key_id, worst, datetime.now(UTC),
         key.policy.daily_credit_limit_micro, key.policy.monthly_credit_limit_micro)
     if reservation is None:
-        first = gw.catalogue.models[plan.order[0].model]
-        affordable = affordable_output_tokens(max(left, 0), prompt_estimate, first.price, fee)
+        cheapest = gw.catalogue.models[plan.order[0].model]
+        affordable = affordable_output_tokens(max(left, 0), prompt_estimate, cheapest.price, fee)
         what = {"balance": "not enough credits", "daily_credit_limit": "the key's daily credit limit is reached",
                 "monthly_credit_limit": "the key's monthly credit limit is reached"}[limit or "balance"]
         raise InsufficientCreditsError(

@@ -7,6 +7,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -86,7 +87,7 @@ def list_keys(ledger: LedgerApp) -> int:
     topics = [f"domain.api_key:ApiKey.{n}" for n in ("KeyIssued", "KeyChanged", "KeyRevoked")]
     keys: dict[str, dict[str, object]] = {}
     for n in ledger.recorder.select_notifications(None, 1 << 30, topics=topics):
-        event = ledger.mapper.to_domain_event(n)
+        event: Any = ledger.mapper.to_domain_event(n)
         key_id = str(n.originator_id)
         if n.topic.endswith("KeyIssued"):
             keys[key_id] = {"key_id": key_id, "account_id": event.account_id, "display": event.display,
@@ -110,7 +111,7 @@ def list_accounts(ledger: LedgerApp, data_dir: Path | None = None) -> int:
     topics = ["domain.account:Account.AccountOpened", "domain.account:Account.CreditsAdded"]
     accounts: dict[str, dict[str, object]] = {}
     for n in ledger.recorder.select_notifications(None, 1 << 30, topics=topics):
-        event = ledger.mapper.to_domain_event(n)
+        event: Any = ledger.mapper.to_domain_event(n)
         account_id = str(n.originator_id)
         if n.topic.endswith("AccountOpened"):
             accounts[account_id] = {"account_id": account_id, "name": event.name, "total_credits_micro": 0}

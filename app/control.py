@@ -28,10 +28,7 @@ def write_control_file(data_dir: Path, url: str) -> str:
 
 
 def remove_control_file(data_dir: Path) -> None:
-    try:
-        (data_dir / CONTROL_FILE).unlink()
-    except FileNotFoundError:
-        pass
+    (data_dir / CONTROL_FILE).unlink(missing_ok=True)
 
 
 def read_control_file(data_dir: Path) -> dict[str, Any] | None:

@@ -70,7 +70,8 @@ async def list_accounts(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = _admin(request)
 
     def read() -> list[tuple[Any, ...]]:
-        return gw.cursor().execute("SELECT account_id, name, opened_at FROM credit_balances ORDER BY opened_at").fetchall()
+        sql = "SELECT account_id, name, opened_at FROM credit_balances ORDER BY opened_at"
+        return gw.cursor().execute(sql).fetchall()
 
     rows = await anyio.to_thread.run_sync(read)
     data = []

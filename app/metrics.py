@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 _ROUTES = (
     ("/chat/completions", "chat_completions"), ("/anthropic/v1/messages", "anthropic_messages"),

@@ -13,8 +13,9 @@ from typing import Any
 
 import aiohttp
 from litestar import Litestar, Request, Response, Router, get
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from app import http_admin, http_chat, http_read
 from app.composition import build_gateway
@@ -53,7 +54,7 @@ def access_log(app: ASGIApp) -> ASGIApp:
     """One structured line per request (never the body), and the request metrics."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -69,14 +70,15 @@ def access_log(app: ASGIApp) -> ASGIApp:
                         generation = v.decode()
             await send(message)
 
+        http: HTTPScope = scope
         try:
             await app(scope, receive, capture)
         finally:
             elapsed = time.perf_counter() - started
-            path = scope["path"]
-            METRICS.observe(scope["method"], path, status, elapsed)
+            path = http["path"]
+            METRICS.observe(http["method"], path, status, elapsed)
             if log.isEnabledFor(logging.INFO):
-                log.info(json.dumps({"ts": round(time.time(), 3), "method": scope["method"], "path": path,
+                log.info(json.dumps({"ts": round(time.time(), 3), "method": http["method"], "path": path,
                                      "status": status,
                                      "ms": round(elapsed * 1000, 3), "generation_id": generation or None}))
 

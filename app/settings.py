@@ -146,9 +146,9 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"providers.{p.id}.kind must be one of {sorted(PROVIDER_KINDS)}, not {p.kind!r}")
         if not p.endpoints:
             raise ConfigError(f"providers.{p.id}.endpoints is empty")
-        for e in p.endpoints:
-            if p.kind != "simulator" and not e.base_url:
-                raise ConfigError(f"providers.{p.id}.endpoints[{e.region}].base_url is missing")
+        for endpoint in p.endpoints:
+            if p.kind != "simulator" and not endpoint.base_url:
+                raise ConfigError(f"providers.{p.id}.endpoints[{endpoint.region}].base_url is missing")
     if len(set(ids)) != len(ids):
         raise ConfigError("providers: duplicate provider id")
     seen: set[str] = set()
@@ -169,8 +169,8 @@ def _check(settings: Settings) -> None:
                 continue
             try:
                 micro = to_micro(value)
-            except ValueError as e:
-                raise ConfigError(f"{where}.{price_name}: {e}") from e
+            except ValueError as err:
+                raise ConfigError(f"{where}.{price_name}: {err}") from err
             if micro < 0:
                 raise ConfigError(f"{where}.{price_name} is negative")
         if m.context_length <= 0 or m.max_output_tokens <= 0:

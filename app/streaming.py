@@ -10,6 +10,7 @@ generation is still completed in the ledger, `cancelled`, paying for what was de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -114,10 +115,8 @@ async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream]) ->
             with anyio.CancelScope(shield=True):
                 if not opening.done():
                     opening.cancel()
-                    try:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
                         await opening
-                    except (asyncio.CancelledError, Exception):
-                        pass
                 if stream is not None:
                     await stream.aclose()
                 if p.generation.completed:

@@ -6,7 +6,7 @@ is always credits added − credits charged, derived from the ledger.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.ledger_aggregate import LedgerAggregate
 
@@ -26,6 +26,10 @@ class Account(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.added_micro += self.amount_micro
+
+    if TYPE_CHECKING:  # state set by the events' apply(); declared here for the type checker only
+        name: str
+        added_micro: int
 
     @classmethod
     def open(cls, account_id: str, name: str) -> Account:

@@ -6,7 +6,7 @@ Only the key's SHA-256 hash is ever recorded; the token itself is shown once, at
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -71,6 +71,12 @@ class ApiKey(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.revoked = True
+
+    if TYPE_CHECKING:  # state set by the events' apply(); declared here for the type checker only
+        account_id: str
+        key_hash: str
+        policy: KeyPolicy
+        revoked: bool
 
     @classmethod
     def issue(cls, key_id: str, account_id: str, token: str, policy: KeyPolicy) -> ApiKey:

@@ -66,7 +66,7 @@ class ChatRequest(msgspec.Struct, forbid_unknown_fields=False):
         )
 
     def needs_structured_output(self) -> bool:
-        return bool(self.response_format) and self.response_format.get("type") == "json_schema"
+        return self.response_format is not None and self.response_format.get("type") == "json_schema"
 
 
 def validate_chat(raw: object) -> ChatRequest:

@@ -6,7 +6,7 @@ the operator turned content storage on (then `RequestReceived.content` holds the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.ledger_aggregate import LedgerAggregate
 
@@ -112,6 +112,12 @@ class Generation(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.completed = True
+
+    if TYPE_CHECKING:  # state set by the events' apply(); declared here for the type checker only
+        account_id: str
+        key_id: str
+        attempts: int
+        completed: bool
 
     @staticmethod
     def create_id(generation_id: str) -> str:

@@ -18,7 +18,7 @@ COLUMNS = (
 )
 _INDEX = {c: i for i, c in enumerate(COLUMNS)}
 _UPSERT = (
-    f"INSERT INTO generations SELECT * FROM staging_generations ON CONFLICT (generation_id) DO UPDATE SET "
+    "INSERT INTO generations SELECT * FROM staging_generations ON CONFLICT (generation_id) DO UPDATE SET "
     + ", ".join(f"{c} = COALESCE(excluded.{c}, generations.{c})" for c in COLUMNS[1:] if c != "ttft_ms")
     + ", ttft_ms = COALESCE(generations.ttft_ms, excluded.ttft_ms)"
 )

@@ -16,7 +16,12 @@ import msgspec
 
 from adapters.providers.http_errors import error_for_status, upstream_message
 from domain.catalogue import Endpoint, Model
-from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError
+from domain.errors import (
+    UpstreamBadResponseError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from domain.ports import Timeouts
 
 _decode = msgspec.json.Decoder().decode

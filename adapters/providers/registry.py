@@ -18,7 +18,8 @@ Factory = Callable[[aiohttp.ClientSession, str | None], ChatProvider]
 def _anthropic(session: aiohttp.ClientSession, key: str | None) -> ChatProvider:
     from adapters.providers.anthropic import AnthropicProvider
 
-    return AnthropicProvider(session, key)
+    provider: ChatProvider = AnthropicProvider(session, key)
+    return provider
 
 
 PROVIDER_KINDS: Mapping[str, Factory] = {
