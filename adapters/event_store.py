@@ -64,6 +64,7 @@ def postgres_env(dsn_parts: Mapping[str, str]) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "8",
         "POSTGRES_MAX_OVERFLOW": "8",
         "POSTGRES_LOCK_TIMEOUT": "10",
+        "POSTGRES_PASSWORD": "",
     }
     env.update({f"POSTGRES_{k.upper()}": v for k, v in dsn_parts.items()})
     return env

@@ -19,7 +19,7 @@ from domain.account import Account
 from domain.api_key import POLICY_FIELDS, ApiKey, KeyPolicy, new_key_token
 from domain.errors import InvalidRequestError, NotFoundError
 from domain.ids import new_account_id, new_key_id
-from domain.money import to_micro
+from domain.money import MICRO, to_micro
 
 LIMIT_FIELDS = {"daily_credit_limit": "daily_credit_limit_micro", "monthly_credit_limit": "monthly_credit_limit_micro"}
 
@@ -42,16 +42,27 @@ def get_account(ledger: LedgerApp, account_id: str) -> Account:
     return account
 
 
+MAX_CREDITS = 1_000_000_000  # one top-up or limit; keeps every sum far inside a 64-bit micro-credit column
+
+
 def parse_credits(value: object, param: str) -> int:
-    """A positive amount of credits from a person → micro-credits, or a 400 naming the field."""
+    """A positive amount of credits from a person → micro-credits, or a 400 naming the field.
+
+    Amounts are exact: more than six decimals (finer than a micro-credit) is refused, not rounded.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise InvalidRequestError(f"{param} must be a number of credits", param=param)
     try:
-        micro = to_micro(value)
-    except ValueError:
+        exact = Decimal(str(value).strip())
+        micro = to_micro(exact)
+    except (ValueError, ArithmeticError):
         raise InvalidRequestError(f"{param} must be a number of credits, not {value!r}", param=param) from None
-    if micro <= 0:
+    if exact <= 0:
         raise InvalidRequestError(f"{param} must be more than zero", param=param)
+    if Decimal(micro) / MICRO != exact:
+        raise InvalidRequestError(f"{param} has more than six decimals (1 micro-credit = 0.000001)", param=param)
+    if exact > MAX_CREDITS:
+        raise InvalidRequestError(f"{param} may be at most {MAX_CREDITS:,} credits", param=param)
     return micro
 
 

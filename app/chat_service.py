@@ -92,7 +92,11 @@ def _policy(gw: Gateway, req: ChatRequest, key: KeyRecord, region_header: str | 
         if region and asked != region:
             raise PermissionDeniedError(f"this key is pinned to region {region!r}", param="route.region")
         region, pinned_by = asked, "request"
-    defaults = gw.settings.routing
+    # The operator's defaults recorded in the ledger (dashboard) win over the config file's.
+    recorded = gw.routing_defaults.current()
+    defaults = gw.settings.routing if recorded is None else recorded
+    auto_pool = gw.catalogue.auto_pool if recorded is None else tuple(
+        m for m in recorded.auto_pool if m in gw.catalogue.models)
     return RoutePolicy(
         requested_model=req.model,
         fallback_models=tuple(m for m in (req.models or []) if m != req.model),
@@ -104,7 +108,7 @@ def _policy(gw: Gateway, req: ChatRequest, key: KeyRecord, region_header: str | 
                                            key.policy.prefer_low_carbon, defaults.carbon_weight, req.model),
         price_weight=2.0 if req.model == "lowrouter/auto-cheap" else 0.05,
         preferred_regions=tuple(defaults.preferred_regions),
-        auto_pool=gw.catalogue.auto_pool,
+        auto_pool=auto_pool,
         fallback=route.fallback if route else True,
         user=req.user,
     )
@@ -128,7 +132,8 @@ async def prepare(gw: Gateway, key: KeyRecord, raw: dict[str, Any], endpoint_kin
     cap = req.output_cap()
     needs = RouteNeeds(tools=bool(req.tools), vision=req.needs_vision(),
                        structured_output=req.needs_structured_output(),
-                       context_tokens=prompt_estimate + (cap or 0), streaming=req.stream)
+                       context_tokens=prompt_estimate + (cap or 0), streaming=req.stream,
+                       text_completion=endpoint_kind == "completions")
     policy = _policy(gw, req, key, region_header)
     now = time.monotonic()
     plan = plan_route(policy, needs, gw.catalogue, lambda k: gw.health.snapshot(k, now), gw.carbon_per_1k,
@@ -143,8 +148,10 @@ async def prepare(gw: Gateway, key: KeyRecord, raw: dict[str, Any], endpoint_kin
         key.account_id, key.key_id, worst, datetime.now(UTC),
         key.policy.daily_credit_limit_micro, key.policy.monthly_credit_limit_micro)
     if reservation is None:
-        cheapest = gw.catalogue.models[plan.order[0].model]
-        affordable = affordable_output_tokens(max(left, 0), prompt_estimate, cheapest.price, fee)
+        # The largest max_tokens admitted again: it must fit on every candidate, as `worst` does.
+        affordable = min(min(affordable_output_tokens(max(left, 0), prompt_estimate, m.price, fee),
+                             m.max_output_tokens)
+                         for m in (gw.catalogue.models[c.model] for c in plan.order))
         what = {"balance": "not enough credits", "daily_credit_limit": "the key's daily credit limit is reached",
                 "monthly_credit_limit": "the key's monthly credit limit is reached"}[limit or "balance"]
         raise InsufficientCreditsError(
@@ -191,7 +198,8 @@ async def next_attempt(gw: Gateway, p: Prepared, error: UpstreamError) -> Attemp
     """Record a failed attempt; pick, record and return the next one, or None when none is left."""
     a = p.attempt
     now = time.monotonic()
-    gw.health.record_failure(f"{a.candidate.provider}@{a.candidate.region}", now)
+    if error.retryable:  # a request the upstream rightly refused says nothing about its health
+        gw.health.record_failure(f"{a.candidate.provider}@{a.candidate.region}", now)
     p.generation.fail_attempt(
         attempt=a.number, provider=a.candidate.provider, region=a.candidate.region, model=a.candidate.model,
         error_type=error.type, upstream_status=error.upstream_status, message=error.message,
@@ -248,7 +256,7 @@ async def finish(
     answered = usage is not None
     tokens = usage or TokenUsage(0, 0)
     model = a.model if answered else None
-    cost = cost_micro(tokens, model.price, gw.settings.platform_fee_micro_per_1k) if model else 0
+    owed = cost_micro(tokens, model.price, gw.settings.platform_fee_micro_per_1k) if model else 0
     generation_ms = round((time.monotonic() - a.started) * 1000, 3)
     eco: EcoEstimate | None = None
     eco_note = None
@@ -259,25 +267,28 @@ async def finish(
             eco_note = f"active parameter count unknown for {model.eco_name!r}"
         else:
             eco = estimate(inputs)
-    p.generation.record_usage(
-        account_id=p.key.account_id, key_id=p.key.key_id, status=status, http_status=http_status,
-        finish_reason=finish_reason, provider=a.candidate.provider if answered else None,
-        region=a.candidate.region if answered else None, model=model.id if model else None,
-        prompt_tokens=tokens.prompt_tokens, completion_tokens=tokens.completion_tokens,
-        cached_tokens=tokens.cached_tokens, usage_estimated=estimated, cost_micro=cost,
-        price=msgspec.to_builtins(model.price) | {"platform_fee": gw.settings.platform_fee_micro_per_1k}
-        if model else None,
-        latency_ms=round(latency_ms, 3), generation_ms=generation_ms, cancelled=cancelled,
-        error_type=error.type if error else None, error_message=error.message if error else None,
-        eco_note=eco_note,
-    )
-    if eco is not None and inputs is not None:
-        p.generation.estimate_eco(methodology_version=eco.methodology_version,
-                                  inputs=msgspec.to_builtins(inputs), estimate=msgspec.to_builtins(eco))
-    charged_on = next(e.timestamp for e in reversed(p.generation.pending_events)
-                      if isinstance(e, Generation.UsageRecorded)).date()
-    gw.credits.settle(p.reservation, p.generation.id, cost, charged_on)
+    # Settle first (it may cap a cost above the reservation, see CreditBook.settle), then record
+    # exactly what was charged, dated as the book dated it.
+    charged_at = datetime.now(UTC)
+    charged_on = charged_at.date()
+    cost = gw.credits.settle(p.reservation, p.generation.id, owed, charged_on)
     try:
+        p.generation.record_usage(
+            timestamp=charged_at,
+            account_id=p.key.account_id, key_id=p.key.key_id, status=status, http_status=http_status,
+            finish_reason=finish_reason, provider=a.candidate.provider if answered else None,
+            region=a.candidate.region if answered else None, model=model.id if model else None,
+            prompt_tokens=tokens.prompt_tokens, completion_tokens=tokens.completion_tokens,
+            cached_tokens=tokens.cached_tokens, usage_estimated=estimated, cost_micro=cost,
+            price=msgspec.to_builtins(model.price) | {"platform_fee": gw.settings.platform_fee_micro_per_1k}
+            if model else None,
+            latency_ms=round(latency_ms, 3), generation_ms=generation_ms, cancelled=cancelled,
+            error_type=error.type if error else None, error_message=error.message if error else None,
+            eco_note=eco_note, uncharged_micro=owed - cost,
+        )
+        if eco is not None and inputs is not None:
+            p.generation.estimate_eco(methodology_version=eco.methodology_version,
+                                      inputs=msgspec.to_builtins(inputs), estimate=msgspec.to_builtins(eco))
         await gw.writer.save(p.generation.collect_events())
     except BaseException:
         gw.credits.unsettle(p.reservation, p.generation.id, cost, charged_on)

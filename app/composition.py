@@ -15,6 +15,7 @@ from adapters.group_commit import GroupCommitWriter
 from adapters.providers.registry import build_providers
 from app.gateway import Gateway
 from app.reconcile import reconcile_open_generations
+from app.routing_defaults_service import routing_defaults_from_ledger
 from app.settings import ConfigError, Settings, build_catalogue
 from domain.api_key import hash_key
 from projections.accounts import AccountsProjection
@@ -22,6 +23,7 @@ from projections.credit_book import CreditBook
 from projections.generations import GenerationsProjection
 from projections.key_directory import KeyDirectory
 from projections.projector import Projection, Projector
+from projections.routing_defaults import RoutingDefaultsBook
 
 log = logging.getLogger("lowrouter")
 LEDGER_FILE = "ledger.sqlite"
@@ -71,6 +73,9 @@ def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSes
     credits.load(duck.cursor())
     projector.add_follower(keys.follow)
     projector.add_follower(credits.follow)
+    routing_defaults = RoutingDefaultsBook()
+    routing_defaults.load(routing_defaults_from_ledger(ledger))
+    projector.add_follower(routing_defaults.follow)
     caught = projector.catch_up()
     if caught:
         log.info("projections caught up with %d ledger events", caught)
@@ -82,6 +87,6 @@ def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSes
     return Gateway(
         settings=settings, catalogue=catalogue, providers=build_providers(catalogue.providers, session),
         ledger=ledger, writer=GroupCommitWriter(ledger, threaded=settings.ledger.backend == "postgres"),
-        projector=projector, duck=duck, keys=keys, credits=credits, eco=eco,
+        projector=projector, duck=duck, keys=keys, credits=credits, eco=eco, routing_defaults=routing_defaults,
         admin_key_hash=hash_key(admin) if admin else None,
     )

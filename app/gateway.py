@@ -18,6 +18,7 @@ from domain.ports import ChatProvider, Timeouts
 from projections.credit_book import CreditBook
 from projections.key_directory import KeyDirectory
 from projections.projector import Projector
+from projections.routing_defaults import RoutingDefaultsBook
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Gateway:
     credits: CreditBook
     eco: EcoCatalogue
     health: HealthBook = field(default_factory=HealthBook)
+    routing_defaults: RoutingDefaultsBook = field(default_factory=RoutingDefaultsBook)
     admin_key_hash: str | None = None
     control_key_hash: str | None = None
     rng: random.Random = field(default_factory=random.Random)

@@ -13,7 +13,7 @@ from app import accounts_service as svc
 from app.caller import authenticate, require_admin
 from app.gateway import Gateway
 from app.http_read import key_view
-from domain.errors import InvalidRequestError
+from domain.errors import InvalidRequestError, NotFoundError
 from domain.money import credits_number
 
 _encode = msgspec.json.Encoder().encode
@@ -65,6 +65,28 @@ async def open_account(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json({"data": {"account_id": account_id, "name": name.strip()}}, 201)
 
 
+def _account_view(gw: Gateway, account_id: str, name: str, opened_at: Any) -> dict[str, Any]:
+    added, charged = gw.credits.totals(account_id)
+    return {"account_id": account_id, "name": name, "opened_at": opened_at.isoformat(),
+            "balance": credits_number(added - charged), "total_credits": credits_number(added),
+            "total_usage": credits_number(charged), "available": credits_number(gw.credits.available(account_id))}
+
+
+@get(["/admin/accounts/{account_id:str}"], summary="One account with its balance and keys (admin)")
+async def get_account(request: Request[Any, Any, Any], account_id: str) -> Response[bytes]:
+    gw = _admin(request)
+
+    def read() -> tuple[Any, ...] | None:
+        sql = "SELECT account_id, name, opened_at FROM credit_balances WHERE account_id = ?"
+        return gw.cursor().execute(sql, [account_id]).fetchone()
+
+    row = await anyio.to_thread.run_sync(read)
+    if row is None:
+        raise NotFoundError(f"no account {account_id!r}", param="account_id")
+    keys = [key_view(gw, k.key_id) for k in gw.keys.for_account(account_id)]
+    return _json({"data": {**_account_view(gw, *row), "keys": keys}})
+
+
 @get(["/admin/accounts"], summary="Every account with its balance (admin)")
 async def list_accounts(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = _admin(request)
@@ -74,13 +96,7 @@ async def list_accounts(request: Request[Any, Any, Any]) -> Response[bytes]:
         return gw.cursor().execute(sql).fetchall()
 
     rows = await anyio.to_thread.run_sync(read)
-    data = []
-    for account_id, name, opened_at in rows:
-        added, charged = gw.credits.totals(account_id)
-        data.append({"account_id": account_id, "name": name, "opened_at": opened_at.isoformat(),
-                     "balance": credits_number(added - charged), "total_credits": credits_number(added),
-                     "total_usage": credits_number(charged)})
-    return _json({"data": data})
+    return _json({"data": [_account_view(gw, *row) for row in rows]})
 
 
 @post(["/admin/accounts/{account_id:str}/credits"], status_code=201, summary="Add credits to an account (admin)")
@@ -95,7 +111,7 @@ async def add_credits(request: Request[Any, Any, Any], account_id: str) -> Respo
                            "balance": credits_number(gw.credits.balance(account_id))}}, 201)
 
 
-@get(["/keys"], summary="List keys (admin; ?account_id= to filter)")
+@get(["/keys", "/admin/keys"], summary="List keys (admin; ?account_id= to filter)")
 async def list_keys(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = _admin(request)
     account_id = request.query_params.get("account_id")
@@ -103,7 +119,15 @@ async def list_keys(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json({"data": [key_view(gw, k.key_id) for k in keys]})
 
 
-@post(["/keys"], status_code=201, summary="Create a key (admin); the token is in the answer, once")
+@get(["/keys/{key_id:str}", "/admin/keys/{key_id:str}"], summary="One key, as listed (admin)")
+async def get_key(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
+    gw = _admin(request)
+    if gw.keys.by_id(key_id) is None:
+        raise NotFoundError(f"no key {key_id!r}", param="key_id")
+    return _json({"data": key_view(gw, key_id)})
+
+
+@post(["/keys", "/admin/keys"], status_code=201, summary="Create a key (admin); the token is in the answer, once")
 async def create_key(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = _admin(request)
     data = await _body(request)
@@ -115,7 +139,7 @@ async def create_key(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json({"key": token, "data": key_view(gw, key_id)}, 201)
 
 
-@patch(["/keys/{key_id:str}"], summary="Edit a key's policy (admin)")
+@patch(["/keys/{key_id:str}", "/admin/keys/{key_id:str}"], summary="Edit a key's policy (admin)")
 async def edit_key(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
     gw = _admin(request)
     data = await _body(request)
@@ -124,7 +148,7 @@ async def edit_key(request: Request[Any, Any, Any], key_id: str) -> Response[byt
     return _json({"data": key_view(gw, key_id)})
 
 
-@delete(["/keys/{key_id:str}"], status_code=200, summary="Revoke a key (admin)")
+@delete(["/keys/{key_id:str}", "/admin/keys/{key_id:str}"], status_code=200, summary="Revoke a key (admin)")
 async def revoke_key(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
     gw = _admin(request)
     await _write(gw, lambda: svc.revoke_key(gw.ledger, key_id, "admin"))
@@ -133,7 +157,7 @@ async def revoke_key(request: Request[Any, Any, Any], key_id: str) -> Response[b
 
 @post(["/admin/sync"], status_code=200, summary="Bring the projections up to the ledger's end (used by the CLI)")
 async def sync(request: Request[Any, Any, Any]) -> Response[bytes]:
-    gw: Gateway = request.app.state.gateway
+    gw = _admin(request)
     top = gw.ledger.recorder.max_notification_id() or 0
     ok = await gw.projector.wait_for(top, 5.0)
     return _json({"data": {"position": gw.projector.position, "caught_up": ok}})

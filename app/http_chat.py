@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.response import Stream
 
+from app.anthropic_errors import anthropic_error_response
 from app.caller import authenticate, require_key
 from app.chat_service import Prepared, complete_json, parse_chat, prepare
 from app.gateway import Gateway
@@ -21,7 +22,7 @@ from domain.anthropic import (
     anthropic_request_to_openai,
     openai_response_to_anthropic,
 )
-from domain.errors import InvalidRequestError
+from domain.errors import GatewayError, InvalidRequestError
 from domain.money import credits_number
 from projections.key_directory import KeyRecord
 
@@ -137,6 +138,13 @@ async def _anthropic_sse(events: AsyncIterator[dict[str, Any] | bytes], message_
 
 @post(["/anthropic/v1/messages"], status_code=200, summary="Create a message (Anthropic Messages API)")
 async def anthropic_messages(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
+    try:
+        return await _anthropic_messages(request)
+    except GatewayError as e:  # before the first byte: Anthropic's error shape, the same status
+        return anthropic_error_response(e, getattr(request.state, "lowrouter_headers", None))
+
+
+async def _anthropic_messages(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     gw = _gateway(request)
     key = await _authenticated(request, gw)
     raw = _decode_body(await request.body())

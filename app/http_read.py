@@ -40,6 +40,9 @@ async def _read_generation(gw: Gateway, generation_id: str) -> dict[str, Any] | 
 async def _generation(request: Request[Any, Any, Any], generation_id: str | None) -> Response[bytes]:
     gw = _gw(request)
     caller = authenticate(gw, request.headers.get("authorization"), request.headers.get("x-api-key"))
+    if caller.account_id:  # errors from here on carry the balance too
+        request.state.lowrouter_headers = {
+            "X-Credit-Balance": f"{credits_number(gw.credits.available(caller.account_id)):.6f}"}
     if not generation_id:
         raise InvalidRequestError("give the generation id: /generation/{id} or ?id=", param="id")
     record = await _read_generation(gw, generation_id)

@@ -17,7 +17,7 @@ from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from app import http_admin, http_chat, http_read
+from app import http_admin, http_chat, http_credit_ledger, http_read
 from app.composition import build_gateway
 from app.control import remove_control_file, write_control_file
 from app.http_errors import EXCEPTION_HANDLERS
@@ -33,6 +33,7 @@ API_HANDLERS = [
     http_read.credits, http_read.current_key,
     http_admin.open_account, http_admin.list_accounts, http_admin.add_credits, http_admin.list_keys,
     http_admin.create_key, http_admin.edit_key, http_admin.revoke_key, http_admin.sync,
+    http_admin.get_account, http_admin.get_key, http_credit_ledger.own_ledger, http_credit_ledger.account_ledger,
 ]
 
 

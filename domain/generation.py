@@ -94,6 +94,7 @@ class Generation(LedgerAggregate):
         error_type: str | None = None
         error_message: str | None = None
         eco_note: str | None = None
+        uncharged_micro: int = 0  # cost above the reservation that the balance or a key limit could not cover
 
         def apply(self, aggregate: Any) -> None:
             aggregate.completed = True

@@ -13,10 +13,17 @@ from collections.abc import Callable, Mapping, Sequence
 import msgspec
 
 from domain.catalogue import Catalogue, Endpoint, Model
-from domain.errors import NoUpstreamAvailableError, PermissionDeniedError, UnknownModelError
+from domain.errors import (
+    InvalidRequestError,
+    NoUpstreamAvailableError,
+    PermissionDeniedError,
+    UnknownModelError,
+)
 from domain.health import EndpointHealth
 
 TIE_MARGIN = 0.01
+TIE_FLOOR = 0.1  # scores near zero tie within 0.001, not within 1% of almost nothing
+NO_TEXT_COMPLETIONS = "no legacy text completions"
 
 
 class RouteNeeds(msgspec.Struct, frozen=True):
@@ -27,6 +34,7 @@ class RouteNeeds(msgspec.Struct, frozen=True):
     structured_output: bool = False
     context_tokens: int = 0
     streaming: bool = False
+    text_completion: bool = False
 
 
 class RoutePolicy(msgspec.Struct, frozen=True):
@@ -95,7 +103,10 @@ def _models_for(policy: RoutePolicy, catalogue: Catalogue) -> list[Model]:
     return models
 
 
-def _ineligible_reason(model: Model, endpoint: Endpoint, needs: RouteNeeds, policy: RoutePolicy) -> str | None:
+def _ineligible_reason(model: Model, endpoint: Endpoint, needs: RouteNeeds, policy: RoutePolicy,
+                       catalogue: Catalogue) -> str | None:
+    if needs.text_completion and not catalogue.providers[endpoint.provider].supports_completions:
+        return NO_TEXT_COMPLETIONS
     if policy.provider and endpoint.provider != policy.provider:
         return f"provider pinned to {policy.provider}"
     if policy.region and endpoint.region != policy.region:
@@ -114,13 +125,11 @@ def _ineligible_reason(model: Model, endpoint: Endpoint, needs: RouteNeeds, poli
     return None
 
 
-def _normalised(values: Sequence[float | None]) -> list[float]:
-    known = [v for v in values if v is not None]
-    if not known:
-        return [0.0 for _ in values]
-    low, high = min(known), max(known)
-    span = high - low
-    return [0.5 if v is None else (0.0 if span <= 0 else (v - low) / span) for v in values]
+def _scaled(values: Sequence[float | None], unknown: float) -> list[float]:
+    """Each value as a share of the largest (0..1), so a 1% difference stays a 1% difference;
+    `unknown` stands in for a missing value."""
+    high = max((v for v in values if v is not None), default=0.0)
+    return [unknown if v is None else (0.0 if high <= 0 else max(v, 0.0) / high) for v in values]
 
 
 def plan_route(
@@ -141,11 +150,15 @@ def plan_route(
     pairs: list[tuple[Model, Endpoint, EndpointHealth, float | None, int]] = []
     for rank, model in enumerate(models):
         for endpoint in catalogue.endpoints_for(model):
-            why = _ineligible_reason(model, endpoint, needs, policy)
+            why = _ineligible_reason(model, endpoint, needs, policy, catalogue)
             if why is not None:
                 considered.append(Candidate(model.id, endpoint.provider, endpoint.region, False, why))
                 continue
             pairs.append((model, endpoint, health(endpoint.key), carbon(model, endpoint), rank))
+    if not pairs and considered and all(c.reason == NO_TEXT_COMPLETIONS for c in considered):
+        raise InvalidRequestError(
+            f"{policy.requested_model!r} is served only by providers without legacy text completions; "
+            "use /chat/completions", param="model")
     if not pairs:
         raise NoUpstreamAvailableError(
             "no eligible upstream for this request",
@@ -153,9 +166,9 @@ def plan_route(
             retry_after=30,
         )
     explicit = not policy.requested_model.startswith("lowrouter/")
-    latency = _normalised([h.median_latency_ms for _, _, h, _, _ in pairs])
-    carbon_n = _normalised([c for _, _, _, c, _ in pairs])
-    price_n = _normalised([float(m.price.prompt + 3 * m.price.completion) for m, _, _, _, _ in pairs])
+    latency = _scaled([h.median_latency_ms for _, _, h, _, _ in pairs], unknown=0.5)
+    carbon_n = _scaled([c for _, _, _, c, _ in pairs], unknown=1.0)
+    price_n = _scaled([float(m.price.prompt + 3 * m.price.completion) for m, _, _, _, _ in pairs], unknown=1.0)
     scored: list[tuple[float, Candidate]] = []
     for i, (model, endpoint, h, c, rank) in enumerate(pairs):
         score = (
@@ -170,7 +183,7 @@ def plan_route(
                                         round(score, 6), c)))
     scored.sort(key=lambda sc: sc[0])
     best_score = scored[0][0]
-    ties = [sc for sc in scored if sc[0] <= best_score + TIE_MARGIN * max(abs(best_score), 1e-9) + 1e-12]
+    ties = [sc for sc in scored if sc[0] <= best_score + TIE_MARGIN * max(abs(best_score), TIE_FLOOR)]
     reason = "best score"
     pick = ties[0]
     if len(ties) > 1:

@@ -4,6 +4,9 @@ It starts from the `credit_balances` and `key_spend_daily` projections and follo
 Charges settled by this process are applied at once (and skipped when the projector later brings
 their `UsageRecorded`), so admission never trails the ledger. All mutation happens under one lock:
 the request path and the projector thread both touch it.
+
+Reservations live in this process only: several gateway processes sharing one PostgreSQL ledger
+each admit against the balance as they see it, so together they can overspend (docs/credits.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ class Reservation(msgspec.Struct):
     key_id: str
     day: date
     amount_micro: int
+    daily_limit_micro: int | None = None
+    monthly_limit_micro: int | None = None
 
 
 def month_of(day: date) -> tuple[int, int]:
@@ -103,7 +108,7 @@ class CreditBook:
             self._reserved[account_id] += amount
             self._reserved_key_day[(key_id, day)] += amount
             self._reserved_key_month[(key_id, month)] += amount
-        return Reservation(account_id, key_id, day, amount), None, 0
+        return Reservation(account_id, key_id, day, amount, daily_limit, monthly_limit), None, 0
 
     def release(self, reservation: Reservation) -> None:
         with self._lock:
@@ -115,14 +120,37 @@ class CreditBook:
         self._reserved_key_month[(r.key_id, month_of(r.day))] -= r.amount_micro
         r.amount_micro = 0
 
-    def settle(self, reservation: Reservation, generation_id: str, cost_micro: int, charged_on: date) -> None:
-        """Replace the reservation by the actual charge, applied now rather than when the projector
-        brings it. Call it before saving the `UsageRecorded`, so the projector can never see that
-        event first and count the charge twice; `unsettle` if the save fails."""
+    def settle(self, reservation: Reservation, generation_id: str, cost_micro: int, charged_on: date) -> int:
+        """Replace the reservation by the actual charge; return the credits charged.
+
+        The charge is applied now rather than when the projector brings it; call this before saving
+        the `UsageRecorded` (with the amount returned), so the projector can never see that event
+        first and count it twice, and `unsettle` if the save fails. Up to the reserved amount is
+        always charged; a cost above it (the upstream counted more prompt tokens than estimated) is
+        charged only as far as the balance and the key's limits allow, so no account goes below zero
+        and no key over its limit — the caller records the rest as not charged.
+        """
         with self._lock:
+            reserved = reservation.amount_micro
             self._unreserve(reservation)
-            self._charge(reservation.account_id, reservation.key_id, charged_on, cost_micro)
+            charged = cost_micro
+            if cost_micro > reserved:
+                charged = min(cost_micro, max(reserved, self._headroom(reservation, charged_on)))
+            self._charge(reservation.account_id, reservation.key_id, charged_on, charged)
             self._applied_locally.add(generation_id)
+        return charged
+
+    def _headroom(self, r: Reservation, day: date) -> int:
+        """What the account and the key may still spend on `day`, other requests' reservations aside."""
+        room = self.balance(r.account_id) - self._reserved[r.account_id]
+        if r.daily_limit_micro is not None:
+            used = self._key_day[(r.key_id, day)] + self._reserved_key_day[(r.key_id, day)]
+            room = min(room, r.daily_limit_micro - used)
+        if r.monthly_limit_micro is not None:
+            month = month_of(day)
+            used = self._key_month[(r.key_id, month)] + self._reserved_key_month[(r.key_id, month)]
+            room = min(room, r.monthly_limit_micro - used)
+        return max(room, 0)
 
     def unsettle(self, reservation: Reservation, generation_id: str, cost_micro: int, charged_on: date) -> None:
         with self._lock:

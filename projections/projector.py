@@ -1,9 +1,9 @@
 """The projector: follows the ledger's notification log into DuckDB, exactly once.
 
 Each batch is applied to every projection and its tracking position is advanced in the same DuckDB
-transaction; the position update only succeeds when it moves forward, so a batch applied twice (a
-crash between commit and the next poll, two projectors racing) is rolled back, and a crash before
-commit leaves nothing behind. Followers — in-memory views such as the key directory — see each
+transaction; the position only moves from exactly where the batch starts, so a batch offered twice
+(a projector restarted behind, two projectors racing) is rolled back before any row is written, and
+a crash before commit leaves nothing behind. Followers — in-memory views such as the key directory — see each
 batch after it has committed.
 """
 
@@ -95,19 +95,21 @@ class Projector:
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
+            # Claim the batch first: the position moves only from where this batch starts, so a
+            # batch already applied (or being applied by another projector) is never applied again.
+            claimed = con.execute(
+                "INSERT INTO tracking VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position "
+                "WHERE tracking.position = ? RETURNING position",
+                [TRACKING_NAME, last, self.position],
+            ).fetchall()
+            if not claimed:
+                con.execute("ROLLBACK")
+                self.position = self.stored_position()
+                return 0
             for p in self._projections:
                 p.apply(con, records)
             if self.crash_before_commit is not None and self.crash_before_commit(last):
                 raise RuntimeError("simulated crash before commit")
-            moved = con.execute(
-                "INSERT INTO tracking VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position "
-                "WHERE tracking.position < excluded.position RETURNING position",
-                [TRACKING_NAME, last],
-            ).fetchall()
-            if not moved:
-                con.execute("ROLLBACK")
-                self.position = self.stored_position()
-                return 0
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

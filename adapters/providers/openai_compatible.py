@@ -87,6 +87,59 @@ async def read_sse_data(response: aiohttp.ClientResponse, idle_s: float) -> dict
         return decoded
 
 
+async def post_for_head(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
+                        headers: Mapping[str, str], timeouts: Timeouts) -> aiohttp.ClientResponse:
+    """POST and wait for the response head; map every failure to an `UpstreamError`.
+
+    Shared by every HTTP provider kind, so that timeouts and error mapping are the same for all.
+    """
+    try:
+        async with asyncio.timeout(timeouts.first_byte_s):
+            response = await session.post(
+                url, data=_encode(body), headers=headers,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect_s),
+            )
+    except TimeoutError as e:
+        raise UpstreamTimeoutError(f"no answer from upstream within {timeouts.first_byte_s:g} s",
+                                   retryable=True, cause="timeout") from e
+    except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as e:
+        raise UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
+                                       cause="connect") from e
+    except aiohttp.ClientError as e:
+        raise UpstreamBadResponseError(f"upstream answered badly: {type(e).__name__}", retryable=True,
+                                       cause="garbage") from e
+    if response.status >= 300:
+        try:
+            async with asyncio.timeout(timeouts.idle_s):
+                raw = await response.read()
+        except (TimeoutError, aiohttp.ClientError):
+            raw = b""
+        finally:
+            response.release()
+        raise error_for_status(response.status, raw)
+    return response
+
+
+async def read_json_body(response: aiohttp.ClientResponse, timeouts: Timeouts) -> Any:
+    """The whole body of a successful response, decoded; released in every case."""
+    try:
+        async with asyncio.timeout(timeouts.idle_s):
+            raw = await response.read()
+    except TimeoutError as e:
+        raise UpstreamTimeoutError("upstream stopped sending its answer", retryable=True,
+                                   cause="timeout") from e
+    except aiohttp.ClientError as e:
+        raise UpstreamUnavailableError(f"upstream connection broke: {type(e).__name__}", retryable=True,
+                                       cause="reset") from e
+    finally:
+        response.release()
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError as e:
+        raise UpstreamBadResponseError("upstream answered with something that is not JSON", retryable=True,
+                                       cause="garbage") from e
+
+
 class OpenAICompatibleProvider:
     """Talks to any server that speaks OpenAI's `/chat/completions` and `/completions`."""
 
@@ -101,51 +154,10 @@ class OpenAICompatibleProvider:
         return "OpenAICompatibleProvider(api_key=<hidden>)"
 
     async def _post(self, url: str, body: dict[str, Any], timeouts: Timeouts) -> aiohttp.ClientResponse:
-        """POST and wait for the response head; map every failure to an `UpstreamError`."""
-        try:
-            async with asyncio.timeout(timeouts.first_byte_s):
-                response = await self._session.post(
-                    url, data=_encode(body), headers=self._headers,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect_s),
-                )
-        except TimeoutError as e:
-            raise UpstreamTimeoutError(f"no answer from upstream within {timeouts.first_byte_s:g} s",
-                                       retryable=True, cause="timeout") from e
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as e:
-            raise UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
-                                           cause="connect") from e
-        except aiohttp.ClientError as e:
-            raise UpstreamBadResponseError(f"upstream answered badly: {type(e).__name__}", retryable=True,
-                                           cause="garbage") from e
-        if response.status >= 300:
-            try:
-                async with asyncio.timeout(timeouts.idle_s):
-                    raw = await response.read()
-            except (TimeoutError, aiohttp.ClientError):
-                raw = b""
-            finally:
-                response.release()
-            raise error_for_status(response.status, raw)
-        return response
+        return await post_for_head(self._session, url, body, self._headers, timeouts)
 
     async def _json(self, url: str, body: dict[str, Any], timeouts: Timeouts) -> dict[str, Any]:
-        response = await self._post(url, body, timeouts)
-        try:
-            async with asyncio.timeout(timeouts.idle_s):
-                raw = await response.read()
-        except TimeoutError as e:
-            raise UpstreamTimeoutError("upstream stopped sending its answer", retryable=True,
-                                       cause="timeout") from e
-        except aiohttp.ClientError as e:
-            raise UpstreamUnavailableError(f"upstream connection broke: {type(e).__name__}", retryable=True,
-                                           cause="reset") from e
-        finally:
-            response.release()
-        try:
-            decoded = _decode(raw)
-        except msgspec.DecodeError as e:
-            raise UpstreamBadResponseError("upstream answered with something that is not JSON", retryable=True,
-                                           cause="garbage") from e
+        decoded = await read_json_body(await self._post(url, body, timeouts), timeouts)
         if not isinstance(decoded, dict) or not isinstance(decoded.get("choices"), list):
             raise UpstreamBadResponseError("upstream answer has no choices", retryable=True, cause="garbage")
         return decoded

@@ -50,6 +50,10 @@ class FakeUpstream:
         async def shutdown() -> None:
             if self._runner is not None:
                 await self._runner.cleanup()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -62,7 +66,7 @@ class FakeUpstream:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/completions", self._completions)
         app.router.add_post("/v1/messages", self._messages)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         self._loop.run_until_complete(site.start())
@@ -83,7 +87,7 @@ class FakeUpstream:
             request.transport.abort()
             return web.Response(status=500)
         if behaviour == "hang":
-            await asyncio.sleep(3600)
+            await asyncio.sleep(30)
         if behaviour == "garbage":
             return web.Response(text="<html>not json</html>", content_type="application/json")
         return None

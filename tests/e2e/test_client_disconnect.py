@@ -1,0 +1,65 @@
+"""A streaming client that goes away: the upstream call is cancelled and the generation is still
+completed in the ledger, `cancelled`, paying for what was delivered."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import msgspec
+import pytest
+
+from tests.support.gateway import GatewayProcess, UpstreamSpec, config_text
+from tests.support.upstream import FakeUpstream
+
+
+@pytest.fixture(scope="module")
+def slow_upstream() -> Iterator[FakeUpstream]:
+    fake = FakeUpstream("slow").start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def gw(slow_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    spec = UpstreamSpec("fake", "eu-west", slow_upstream, models=("slow",))
+    proc = GatewayProcess(tmp_path_factory.mktemp("disconnect"), config_text([spec])).start()
+    yield proc
+    proc.stop()
+
+
+def test_a_client_that_disconnects_mid_stream_cancels_the_upstream_and_pays_for_what_it_got(
+        gw: GatewayProcess, slow_upstream: FakeUpstream) -> None:
+    key = gw.new_key(credits="10")
+    received: list[dict[str, object]] = []
+    with httpx.Client(timeout=30) as client, client.stream(
+            "POST", f"{gw.api}/chat/completions", headers={"Authorization": f"Bearer {key}"},
+            json={"model": "fake/slow", "stream": True, "max_tokens": 200,
+                  "messages": [{"role": "user", "content": "tell me a long story"}]}) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                received.append(msgspec.json.decode(line[6:]))
+            if len(received) == 6:
+                break  # leaving the block closes the connection mid-stream
+    generation_id = str(received[0]["id"])
+    delivered = sum(len(c["delta"].get("content") or "") for chunk in received
+                    for c in chunk["choices"])  # type: ignore[attr-defined]
+
+    deadline = time.monotonic() + 10
+    record: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        r2 = httpx.get(f"{gw.api}/generation/{generation_id}", headers={"Authorization": f"Bearer {key}"})
+        record = r2.json().get("data") or {}
+        if record.get("completed_at"):
+            break
+        time.sleep(0.1)
+    assert record["cancelled"] is True and record["status"] == "ok"
+    assert record["usage_estimated"] is True
+    # It pays for at least what reached the client, and far less than the 200 tokens asked for.
+    assert -(-delivered // 4) <= int(record["completion_tokens"]) < 200  # type: ignore[call-overload]
+    assert float(record["cost_credits"]) > 0  # type: ignore[arg-type]
+    deadline = time.monotonic() + 5
+    while slow_upstream.cancelled_streams == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert slow_upstream.cancelled_streams == 1

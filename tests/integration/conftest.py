@@ -1,0 +1,63 @@
+"""Ledger backends for contract tests: SQLite in a temp dir, and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.event_store import LedgerApp, open_ledger, postgres_env, sqlite_env
+
+PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "dbname": "test"}
+
+
+def postgres_available() -> str | None:
+    """None when the server answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
+                             connect_timeout=3):
+            return None
+    except Exception as e:  # any failure to connect means: not available here
+        return f"PostgreSQL at {PG['host']}:{PG['port']} (db {PG['dbname']}) is not reachable: {e}"
+
+
+def require_postgres() -> None:
+    reason = postgres_available()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture()
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards."""
+    require_postgres()
+    import psycopg
+
+    schema = "lr_test_" + secrets.token_hex(4)
+    with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield schema
+    with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
+                         autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerApp]:
+    """The ledger on each backend the gateway supports."""
+    if request.param == "sqlite":
+        app = open_ledger(sqlite_env(str(tmp_path / "ledger.sqlite")))
+    else:
+        schema = request.getfixturevalue("postgres_schema")
+        app = open_ledger(postgres_env({**PG, "schema": schema}))
+    yield app
+    app.close()
