@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.persistence import InfrastructureFactory, Transcoder
 from eventsourcing.utils import Environment
 
 
@@ -19,6 +19,11 @@ class LedgerApp(Application[str]):
     def __init__(self, env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> None:
         self._sqlite_synchronous = sqlite_synchronous
         super().__init__(env=dict(env))
+
+    def construct_transcoder(self) -> Transcoder:
+        from adapters.transcoder import MsgspecTranscoder
+
+        return MsgspecTranscoder()
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory:
         factory = super().construct_factory(env)

@@ -216,16 +216,20 @@ async def next_attempt(gw: Gateway, p: Prepared, error: UpstreamError) -> Attemp
 def final_error(p: Prepared, last: UpstreamError) -> GatewayError:
     """What the client sees when no attempt succeeded.
 
-    One attempt: that upstream's own failure (502 bad answer or 5xx, 504 timeout, 503 unreachable,
-    429 rate limited, 400 rejected). Several retryable failures: 503 `no_upstream_available` (fail
-    closed), listing each attempt in `metadata`.
+    A failure that is the request's own fault (400 rejected): that error. One retryable failure of
+    the only candidate: that upstream's own failure (502 bad answer or 5xx, 504 timeout, 503
+    unreachable, 429 rate limited). Several retryable failures, or a region the request may not
+    leave (pinned, or `fallback: false`) with nothing left in it: 503 `no_upstream_available`
+    (fail closed), listing each attempt in `metadata`.
     """
-    if len(p.tried) <= 1 or not last.retryable:
+    if not last.retryable or (len(p.tried) <= 1 and not p.plan.region_locked):
         if last.retryable:
             last.retry_after = 10
         return last
+    region = p.attempt.candidate.region
+    where = f" in region {region}, which this request may not leave," if p.plan.region_locked else ""
     return NoUpstreamAvailableError(
-        f"all {len(p.tried)} eligible upstreams failed; last: {last.message}",
+        f"every eligible upstream{where} failed ({len(p.tried)} tried); last: {last.message}",
         metadata={"attempts": [f"{c.provider}@{c.region} {c.model}" for c in p.tried]},
         retry_after=30,
     )

@@ -23,8 +23,12 @@ DEFAULT_ACCOUNT = "acct_default"
 def serve_command(settings: Settings, data_dir: Path, host: str | None, port: int | None) -> int:
     import uvicorn
 
+    from adapters.eco_data import load_bundled_catalogue
     from app.server import create_app
 
+    # Check the eco data files before listening: a broken entry is one clear line and exit code 2
+    # (raised inside the server's lifespan it would be a traceback).
+    load_bundled_catalogue()
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
     app = create_app(settings, data_dir, f"http://{host}:{port}")

@@ -19,6 +19,7 @@ from app.routing_defaults_service import routing_defaults_from_ledger
 from app.settings import ConfigError, Settings, build_catalogue
 from domain.api_key import hash_key
 from projections.accounts import AccountsProjection
+from projections.carbon import CarbonProjection
 from projections.credit_book import CreditBook
 from projections.generations import GenerationsProjection
 from projections.key_directory import KeyDirectory
@@ -31,7 +32,7 @@ PROJECTIONS_FILE = "projections.duckdb"
 
 
 def all_projections() -> list[Projection]:
-    return [GenerationsProjection(), AccountsProjection()]
+    return [GenerationsProjection(), AccountsProjection(), CarbonProjection()]
 
 
 def ledger_env(settings: Settings, data_dir: Path, environ: dict[str, str] | None = None) -> dict[str, str]:

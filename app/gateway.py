@@ -47,7 +47,12 @@ class Gateway:
         return Timeouts(connect_s=r.connect_timeout_s, first_byte_s=r.first_byte_timeout_s, idle_s=r.idle_timeout_s)
 
     def carbon_per_1k(self, model: Model, endpoint: Endpoint) -> float | None:
-        return self.eco.carbon_per_1k_tokens(model.eco_name, endpoint.provider, endpoint.region)
+        """Grams per 1K tokens of a model at an endpoint (static data, so computed once)."""
+        cache: dict[tuple[str, str], float | None] = self.extras.setdefault("carbon_per_1k", {})
+        key = (model.id, endpoint.key)
+        if key not in cache:
+            cache[key] = self.eco.carbon_per_1k_tokens(model.eco_name, endpoint.provider, endpoint.region)
+        return cache[key]
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor for one read (DuckDB cursors are not shared between threads)."""

@@ -49,6 +49,7 @@ def _decode_body(body: bytes) -> dict[str, Any]:
 async def _authenticated(request: Request[Any, Any, Any], gw: Gateway) -> KeyRecord:
     key = require_key(authenticate(gw, request.headers.get("authorization"), request.headers.get("x-api-key")))
     request.state.lowrouter_headers = _balance_header(gw, key.account_id)
+    request.state.lowrouter_balance = lambda: _balance_header(gw, key.account_id)
     return key
 
 

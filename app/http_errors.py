@@ -32,7 +32,11 @@ def plain_error(status: int, message: str, error_type: str | None = None) -> Res
 
 
 def on_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
-    return error_response(exc, getattr(request.state, "lowrouter_headers", None))
+    headers = dict(getattr(request.state, "lowrouter_headers", None) or {})
+    balance_now = getattr(request.state, "lowrouter_balance", None)
+    if balance_now is not None:  # the balance after the failed request released its reservation
+        headers.update(balance_now())
+    return error_response(exc, headers)
 
 
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

@@ -14,7 +14,7 @@ from projections.routing_defaults import RoutingDefaultsState
 
 def _get(ledger: LedgerApp) -> RoutingDefaults | None:
     try:
-        found = ledger.repository.get(ROUTING_DEFAULTS_ID)
+        found: object = ledger.repository.get(ROUTING_DEFAULTS_ID)
     except AggregateNotFoundError:
         return None
     return found if isinstance(found, RoutingDefaults) else None

@@ -12,20 +12,28 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 from litestar import Litestar, Request, Response, Router, get
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from app import http_admin, http_chat, http_credit_ledger, http_read
+from app import http_admin, http_carbon, http_chat, http_credit_ledger, http_read, http_sql
 from app.composition import build_gateway
 from app.control import remove_control_file, write_control_file
+from app.dashboard.context import template_config
+from app.dashboard.routes import dashboard_router
 from app.http_errors import EXCEPTION_HANDLERS
 from app.metrics import METRICS, metrics_response
 from app.settings import Settings
 from domain.api_key import hash_key
 
 log = logging.getLogger("lowrouter.access")
+_encode = msgspec.json.Encoder().encode
+
+
+def _line(fields: dict[str, Any]) -> str:
+    return _encode(fields).decode()
 
 API_HANDLERS = [
     http_chat.chat_completions, http_chat.completions, http_chat.anthropic_messages,
@@ -34,6 +42,8 @@ API_HANDLERS = [
     http_admin.open_account, http_admin.list_accounts, http_admin.add_credits, http_admin.list_keys,
     http_admin.create_key, http_admin.edit_key, http_admin.revoke_key, http_admin.sync,
     http_admin.get_account, http_admin.get_key, http_credit_ledger.own_ledger, http_credit_ledger.account_ledger,
+    http_carbon.carbon_report,
+    http_sql.admin_sql, http_sql.usage_export,
 ]
 
 
@@ -79,7 +89,7 @@ def access_log(app: ASGIApp) -> ASGIApp:
             path = http["path"]
             METRICS.observe(http["method"], path, status, elapsed)
             if log.isEnabledFor(logging.INFO):
-                log.info(json.dumps({"ts": round(time.time(), 3), "method": http["method"], "path": path,
+                log.info(_line({"ts": round(time.time(), 3), "method": http["method"], "path": path,
                                      "status": status,
                                      "ms": round(elapsed * 1000, 3), "generation_id": generation or None}))
 
@@ -110,7 +120,8 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> Litestar:
     api = Router(path="/api/v1", route_handlers=API_HANDLERS)
     compat = Router(path="/v1", route_handlers=API_HANDLERS, include_in_schema=False)
     return Litestar(
-        route_handlers=[api, compat, healthz, metrics],
+        route_handlers=[api, compat, healthz, metrics, dashboard_router],
+        template_config=template_config(),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.server.max_body_bytes,

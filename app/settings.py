@@ -47,7 +47,7 @@ class LedgerSettings(msgspec.Struct, forbid_unknown_fields=True):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
     store_content: bool = False
     postgres: PostgresSettings = msgspec.field(default_factory=PostgresSettings)
-    projector_poll_ms: int = 50
+    projector_poll_ms: int = 250
 
 
 class CreditSettings(msgspec.Struct, forbid_unknown_fields=True):

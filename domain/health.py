@@ -42,11 +42,19 @@ def _decayed(penalty: float, since_s: float) -> float:
     return penalty * math.pow(0.5, max(since_s, 0.0) / PENALTY_HALF_LIFE_S)
 
 
+SNAPSHOT_TTL_S = 1.0
+
+
 class HealthBook:
-    """Outcomes per endpoint key (`provider@region`)."""
+    """Outcomes per endpoint key (`provider@region`).
+
+    Snapshots (medians over five minutes) are reused for up to a second, unless a failure was
+    recorded since: routing reads them for every candidate of every request.
+    """
 
     def __init__(self) -> None:
         self._tracks: dict[str, _Track] = {}
+        self._snapshots: dict[str, tuple[float, EndpointHealth]] = {}
 
     def _track(self, key: str) -> _Track:
         track = self._tracks.get(key)
@@ -67,12 +75,21 @@ class HealthBook:
         track.penalty = current + (1.0 - current) * 0.5
         track.penalty_at = now
         track.failures.append(now)
+        self._snapshots.pop(key, None)
 
     def penalty(self, key: str, now: float) -> float:
         track = self._tracks.get(key)
         return 0.0 if track is None else _decayed(track.penalty, now - track.penalty_at)
 
     def snapshot(self, key: str, now: float) -> EndpointHealth:
+        cached = self._snapshots.get(key)
+        if cached is not None and 0 <= now - cached[0] < SNAPSHOT_TTL_S:
+            return cached[1]
+        snap = self._compute(key, now)
+        self._snapshots[key] = (now, snap)
+        return snap
+
+    def _compute(self, key: str, now: float) -> EndpointHealth:
         track = self._tracks.get(key) or _Track()
         since = now - WINDOW_S
         latencies = [v for t, v in track.latencies if t >= since]

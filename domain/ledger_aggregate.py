@@ -19,7 +19,6 @@ from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggre
 
 from domain.ledger_chain import link
 
-
 _BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "chain", "originator_topic"})
 
 
@@ -27,16 +26,22 @@ def topic_of(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+_defaulted: dict[type, list[dataclasses.Field[Any]]] = {}
+
+
 def with_defaults(event_class: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The event's fields as they will be stored: given values plus every field's default."""
+    fields = _defaulted.get(event_class)
+    if fields is None:
+        fields = _defaulted[event_class] = [
+            f for f in dataclasses.fields(event_class)
+            if f.name not in _BASE_FIELDS
+            and (f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING)]
     full = dict(kwargs)
-    for f in dataclasses.fields(event_class):
-        if f.name in full or f.name in _BASE_FIELDS:
-            continue
-        if f.default is not dataclasses.MISSING:
-            full[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            full[f.name] = f.default_factory()
+    for f in fields:
+        if f.name not in full:
+            factory: Any = f.default_factory
+            full[f.name] = f.default if f.default is not dataclasses.MISSING else factory()
     return full
 
 
@@ -50,7 +55,7 @@ class LedgerAggregate(BaseAggregate[str]):
         chain: str
 
         def mutate(self, aggregate: Any) -> Any:
-            result = super().mutate(aggregate)
+            result: Any = super().mutate(aggregate)
             result._chain = self.chain
             return result
 
@@ -61,7 +66,7 @@ class LedgerAggregate(BaseAggregate[str]):
         originator_topic: str
 
     @classmethod
-    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Self:  # noqa: A002
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Self:
         timestamp = kwargs.pop("timestamp", None) or event_class.create_timestamp()
         kwargs = with_defaults(event_class, kwargs)
         fields = {**kwargs, "originator_topic": topic_of(cls)}

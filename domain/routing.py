@@ -70,6 +70,7 @@ class RoutePlan(msgspec.Struct, frozen=True):
     order: tuple[Candidate, ...]
     considered: tuple[Candidate, ...]
     reason: str
+    region_locked: bool = False  # a pinned region or `fallback: false`: the first region is never left
 
 
 CarbonLookup = Callable[[Model, Endpoint], "float | None"]
@@ -201,7 +202,8 @@ def plan_route(
     if not may_leave_region:
         why = "fallback disabled" if not policy.fallback else f"region pinned by the {policy.region_pinned_by}"
         considered.extend(msgspec.structs.replace(c, eligible=False, reason=why) for c in other_regions)
-    return RoutePlan(order=tuple(order), considered=tuple(considered + order), reason=reason)
+    return RoutePlan(order=tuple(order), considered=tuple(considered + order), reason=reason,
+                     region_locked=not may_leave_region)
 
 
 def merged_carbon_weight(request: bool | float | None, key: bool, operator: float, pseudo: str) -> float:

@@ -12,6 +12,7 @@ the one upsert, because DuckDB keeps only one of several conflicting rows in a s
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 from typing import Any
 
@@ -62,6 +63,7 @@ _UPSERT_GENERATIONS = (
     + ", ".join(f"{c} = COALESCE(excluded.{c}, generation_eco.{c})" for c in COLUMNS[1:])
 )
 _json = msgspec.json.Encoder()
+log = logging.getLogger("lowrouter.projector")
 
 
 class CarbonProjection:
@@ -96,6 +98,7 @@ class CarbonProjection:
         # Deltas first: they compare the staged rows with what generation_eco held before this batch.
         con.execute(_ADD_DELTAS)
         con.execute(_UPSERT_GENERATIONS)
+
 
 
 def _row(rows: dict[str, list[Any]], generation_id: str) -> list[Any]:

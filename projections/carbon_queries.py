@@ -67,3 +67,11 @@ def stored_inputs(
             return
         for row in batch:
             yield tuple(row[:-2]), row[-2], _inputs.decode(row[-1])
+
+
+def recorded_methods(cur: duckdb.DuckDBPyConnection, first: date, last: date, account_id: str | None) -> list[str]:
+    """The methodology versions the recorded estimates in range were made with."""
+    where, params = _where(first, last, account_id)
+    cur.execute(f"SELECT DISTINCT methodology_version FROM generation_eco WHERE {where} "
+                "AND methodology_version IS NOT NULL ORDER BY 1", params)
+    return [row[0] for row in cur.fetchall()]

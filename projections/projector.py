@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import duckdb
 
 from projections.event_reader import LedgerRecord, NotificationLike, decode_all
-from projections.schema import migrate
+from projections.schema import drop_all, migrate
 
 log = logging.getLogger("lowrouter.projector")
 TRACKING_NAME = "projections"
@@ -71,7 +71,13 @@ class Projector:
         self.position = 0
         self.events_applied = 0
         self.crash_before_commit: Callable[[int], bool] | None = None
-        migrate(self._con)
+        applied = migrate(self._con)
+        if applied and self.stored_position() > 0:
+            # New read models appeared beside ones already built: rebuild them all from the ledger,
+            # so every table holds the whole history (one position tracks every projection).
+            log.warning("new projection tables (%s): rebuilding every projection from the ledger", ", ".join(applied))
+            drop_all(self._con)
+            migrate(self._con)
         for p in projections:
             p.prepare(self._con)
         self.position = self.stored_position()

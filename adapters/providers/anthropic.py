@@ -21,7 +21,7 @@ from domain.anthropic import (
     openai_request_to_anthropic,
 )
 from domain.catalogue import Endpoint, Model
-from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamRejectedError
+from domain.errors import UpstreamBadResponseError, UpstreamRejectedError
 from domain.ports import Timeouts
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -130,7 +130,7 @@ class AnthropicProvider:
                     first = translator.feed(event)
                 except UpstreamStreamError as e:
                     raise _stream_failed(e) from None
-        except UpstreamError:
+        except BaseException:  # a failure, or the client gone while waiting
             response.close()
             raise
         return AnthropicChunkStream(response, translator, first, timeouts.idle_s)

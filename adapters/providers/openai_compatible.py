@@ -18,7 +18,6 @@ from adapters.providers.http_errors import error_for_status, upstream_message
 from domain.catalogue import Endpoint, Model
 from domain.errors import (
     UpstreamBadResponseError,
-    UpstreamError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
@@ -176,7 +175,7 @@ class OpenAICompatibleProvider:
         response = await self._post(f"{endpoint.base_url}/chat/completions", body, timeouts)
         try:
             first = await read_sse_data(response, timeouts.first_byte_s)
-        except UpstreamError:
+        except BaseException:  # a failure, or the client gone while waiting
             response.close()
             raise
         if first is None:

@@ -89,7 +89,7 @@ def test_a_stale_writer_cannot_append_behind_another_one(ledger: LedgerApp) -> N
     usage(first)
     ledger.save(first)
     usage(second)
-    with pytest.raises(Exception, match="(?i)integrity|unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)integrity|unique|duplicate"):
         ledger.save(second)
 
 

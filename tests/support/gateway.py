@@ -32,10 +32,12 @@ class UpstreamSpec:
 
 
 def config_text(specs: Iterable[UpstreamSpec], extra: str = "", simulator: bool = True,
-                auto_pool: Iterable[str] = ()) -> str:
-    lines = ["[server]", "access_log = true", "", "[routing]", "first_byte_timeout_s = 2.0",
+                auto_pool: Iterable[str] = (), first_byte_timeout_s: float = 2.0,
+                routing: Iterable[str] = ()) -> str:
+    """A gateway config for `specs`; `routing` adds lines to the `[routing]` table."""
+    lines = ["[server]", "access_log = true", "", "[routing]", f"first_byte_timeout_s = {first_byte_timeout_s}",
              "idle_timeout_s = 2.0", "keepalive_after_s = 1.0", "keepalive_every_s = 0.3",
-             f"auto_pool = {list(auto_pool)!r}".replace("'", '"'), ""]
+             f"auto_pool = {list(auto_pool)!r}".replace("'", '"'), *routing, ""]
     by_provider: dict[str, list[UpstreamSpec]] = {}
     for s in specs:
         by_provider.setdefault(s.provider, []).append(s)

@@ -1,0 +1,1 @@
+"""Benchmarks: `just bench` (see docs/benchmarks.md)."""
