@@ -300,7 +300,7 @@ async def finish(
     if answered:
         gw.health.record_success(f"{a.candidate.provider}@{a.candidate.region}", time.monotonic(), latency_ms)
         if p.request.user:
-            gw.sticky[p.request.user] = f"{a.candidate.provider}@{a.candidate.region}"
+            gw.remember_endpoint(p.request.user, f"{a.candidate.provider}@{a.candidate.region}")
     usage_out: dict[str, Any] = {
         "prompt_tokens": tokens.prompt_tokens, "completion_tokens": tokens.completion_tokens,
         "total_tokens": tokens.total_tokens, "prompt_tokens_details": {"cached_tokens": tokens.cached_tokens},

@@ -26,9 +26,10 @@ def serve_command(settings: Settings, data_dir: Path, host: str | None, port: in
     from adapters.eco_data import load_bundled_catalogue
     from app.server import create_app
 
-    # Check the eco data files before listening: a broken entry is one clear line and exit code 2
+    # Check what start-up needs before listening: a problem is one clear line and exit code 2
     # (raised inside the server's lifespan it would be a traceback).
     load_bundled_catalogue()
+    preflight(settings, data_dir)
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
     app = create_app(settings, data_dir, f"http://{host}:{port}")
@@ -38,6 +39,29 @@ def serve_command(settings: Settings, data_dir: Path, host: str | None, port: in
     print(f"LowRouter listening on http://{host}:{port}/api/v1 (data: {data_dir.resolve()})", file=sys.stderr)
     uvicorn.Server(config).run()
     return 0
+
+
+def preflight(settings: Settings, data_dir: Path) -> None:
+    """Raise ConfigError (one line) for what would stop the server from starting."""
+    import duckdb
+
+    from app.composition import PROJECTIONS_FILE, open_ledger_for
+    from app.control import read_control_file
+    from app.settings import ConfigError, build_catalogue
+
+    if not build_catalogue(settings).models:
+        raise ConfigError("no provider is enabled: set a provider key variable or enable the simulator")
+    running = read_control_file(data_dir)
+    if running is not None:
+        raise ConfigError(f"a gateway (pid {running['pid']}) already serves {data_dir} at {running['url']}")
+    try:
+        open_ledger_for(settings, data_dir).close()
+    except Exception as e:  # any failure to open the ledger stops the start, with its reason
+        raise ConfigError(f"cannot open the ledger ({settings.ledger.backend}): {e}") from e
+    try:
+        duckdb.connect(str(data_dir / PROJECTIONS_FILE)).close()
+    except duckdb.Error as e:
+        raise ConfigError(f"cannot open the projections in {data_dir}: {e}") from e
 
 
 def replay_command(settings: Settings, data_dir: Path) -> int:

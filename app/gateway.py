@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from projections.credit_book import CreditBook
 from projections.key_directory import KeyDirectory
 from projections.projector import Projector
 from projections.routing_defaults import RoutingDefaultsBook
+
+STICKY_USERS = 100_000
 
 
 @dataclass
@@ -38,7 +41,7 @@ class Gateway:
     admin_key_hash: str | None = None
     control_key_hash: str | None = None
     rng: random.Random = field(default_factory=random.Random)
-    sticky: dict[str, str] = field(default_factory=dict)
+    sticky: OrderedDict[str, str] = field(default_factory=OrderedDict)
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -53,6 +56,13 @@ class Gateway:
         if key not in cache:
             cache[key] = self.eco.carbon_per_1k_tokens(model.eco_name, endpoint.provider, endpoint.region)
         return cache[key]
+
+    def remember_endpoint(self, user: str, endpoint_key: str) -> None:
+        """The endpoint a `user` was last served by, for sticky tie-breaks (the latest 100K users)."""
+        self.sticky[user] = endpoint_key
+        self.sticky.move_to_end(user)
+        if len(self.sticky) > STICKY_USERS:
+            self.sticky.popitem(last=False)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB cursor for one read (DuckDB cursors are not shared between threads)."""

@@ -195,7 +195,7 @@ def build_catalogue(settings: Settings, environ: dict[str, str] | os._Environ[st
             kind=p.kind,
             endpoints=tuple(Endpoint(p.id, e.region, e.base_url) for e in p.endpoints),
             api_key_env=p.api_key_env,
-            supports_completions=p.supports_completions,
+            supports_completions=p.supports_completions and p.kind != "anthropic",
         )
         for p in settings.providers
         if provider_enabled(p, env, bool(any_keys))

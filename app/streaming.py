@@ -93,6 +93,8 @@ async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream]) ->
                     yield out
         except UpstreamError as e:
             ended = True
+            # A break after the first byte cannot fall over, but it still counts against the upstream.
+            gw.health.record_failure(f"{p.attempt.candidate.provider}@{p.attempt.candidate.region}", time.monotonic())
             await _close(gw, p, progress, status=STATUS_UPSTREAM_ERROR, finish_reason="error", error=e)
             yield error_chunk(p, created, e)
             return
