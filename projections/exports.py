@@ -17,7 +17,7 @@ import duckdb
 
 from projections.schema import projection_tables
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 2000
 USAGE_COLUMNS = (
     "generation_id", "completed_at", "created_at", "account_id", "key_id", "requested_model", "resolved_model",
     "provider", "region", "status", "http_status", "prompt_tokens", "completion_tokens", "cached_tokens",
@@ -55,10 +55,13 @@ def iter_usage_csv(cur: duckdb.DuckDBPyConnection, start: datetime | None = None
     while True:
         rows = cur.fetchmany(chunk_rows)
         writer.writerows(_csv_row(r) for r in rows)
-        yield buffer.getvalue().encode()
+        last = not rows
+        del rows  # only one chunk of records is ever alive
+        chunk = buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
-        if not rows:
+        yield chunk
+        if last:
             return
 
 

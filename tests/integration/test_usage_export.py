@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -37,25 +38,34 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_a_csv_export_of_100000_usage_records_streams_without_holding_them_in_memory(
-        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def stream_peak(data_dir: Path, end: datetime | None = None) -> tuple[int, int, int]:
+    """(records, CSV bytes, peak traced Python memory) of streaming the usage CSV up to `end`."""
     con = duckdb.connect(str(data_dir / PROJECTIONS_FILE), read_only=True)
     total_bytes = lines = 0
     tracemalloc.start()
     try:
-        for chunk in iter_usage_csv(con.cursor()):
+        for chunk in iter_usage_csv(con.cursor(), end=end):
             total_bytes += len(chunk)
             lines += chunk.count(b"\n")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
         con.close()
-    assert lines == RECORDS + 1
+    return lines - 1, total_bytes, peak
+
+
+def test_a_csv_export_of_100000_usage_records_streams_without_holding_them_in_memory(
+        data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records, total_bytes, peak = stream_peak(data_dir)
+    small_records, _, small_peak = stream_peak(data_dir, end=datetime(2026, 1, 1, 2, 46, 41, tzinfo=UTC))
+    assert records == RECORDS and small_records == 10_000
     with capsys.disabled():
-        print(f"\n[usage export] {RECORDS:,} records, {total_bytes / 1e6:.1f} MB of CSV, "
-              f"peak Python memory while streaming {peak / 1e6:.2f} MB (tracemalloc)")
-    # Holding the records (or the CSV) would need at least the CSV's size; streaming holds one chunk.
-    assert peak < total_bytes / 10
+        print(f"\n[usage export] {RECORDS:,} records, {total_bytes / 1e6:.1f} MB of CSV: peak Python memory while "
+              f"streaming {peak / 1e6:.2f} MB (tracemalloc); for 10,000 records {small_peak / 1e6:.2f} MB")
+    # Holding the records (or the CSV) would need at least the CSV's size; streaming holds one chunk,
+    # so ten times the records take no more memory than a tenth of them.
+    assert peak < total_bytes / 3
+    assert peak < small_peak * 1.5
 
 
 def test_the_export_command_streams_to_stdout_with_a_small_resident_set(
