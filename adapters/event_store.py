@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory, Transcoder
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent, Transcoder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment
 
 
@@ -59,6 +60,7 @@ def sqlite_env(path: str) -> dict[str, str]:
         "SQLITE_DBNAME": path,
         "ORIGINATOR_ID_TYPE": "text",
         "SQLITE_LOCK_TIMEOUT": "30",
+        "APPLICATION_RECORDER_TOPIC": "adapters.event_store:BatchInsertSQLiteRecorder",
     }
 
 
@@ -77,3 +79,25 @@ def postgres_env(dsn_parts: Mapping[str, str]) -> dict[str, str]:
 
 def open_ledger(env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> LedgerApp:
     return LedgerApp(env, sqlite_synchronous)
+
+
+class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
+    """Inserts a batch with one `executemany` instead of one statement per event.
+
+    Notification ids are SQLite rowids. Inside the write transaction (the batch holds SQLite's
+    write lock from its first insert to its commit) new rows take consecutive rowids, so the ids of
+    a batch are the `n` ending at `last_insert_rowid()`.
+    """
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        c.executemany(self.insert_events_statement,
+                      [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events])
+        c.execute("SELECT last_insert_rowid()")
+        last = int(c.fetchone()[0])
+        first = last - len(stored_events) + 1
+        tracking = kwargs.get("tracking")
+        if tracking is not None:
+            self._insert_tracking(c, tracking)
+        return list(range(first, last + 1))

@@ -16,6 +16,9 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from adapters.transcoder import stored_event
+from domain.ledger_aggregate import topic_of
+
 log = logging.getLogger("lowrouter.ledger")
 
 Batch = list[tuple[Sequence[Any], "asyncio.Future[int]"]]
@@ -94,8 +97,7 @@ def _insert(app: Application[str], events: Sequence[Any]) -> list[int]:
     This is `Application.save` without its per-object protocol checks and snapshotting (the
     ledger takes no snapshots), which were a visible share of the request path's CPU.
     """
-    to_stored = app.mapper.to_stored_event
-    ids = app.recorder.insert_events([to_stored(e) for e in events])
+    ids = app.recorder.insert_events([stored_event(e, topic_of(type(e))) for e in events])
     return list(ids or [])
 
 

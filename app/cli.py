@@ -128,7 +128,9 @@ def _policy_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def _configure_logging(level: str) -> None:
     """Plain lines on stderr: the access log is one JSON object per request."""
-    handler = logging.StreamHandler(sys.stderr)
+    from app.log_output import BatchingStreamHandler
+
+    handler = BatchingStreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("lowrouter")
     root.handlers[:] = [handler]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import io
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -66,8 +65,3 @@ def _text(value: Any, null: str) -> str:
         return _encode(v).decode()
     return str(v)
 
-
-def table_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buffer = io.StringIO()
-    write_result(buffer, "table", columns, rows)
-    return buffer.getvalue()

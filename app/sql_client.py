@@ -12,8 +12,6 @@ import urllib.error
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from app.control import call_server, read_control_file
 from projections.sql_guard import MAX_ROWS, TIMEOUT_S, QueryResult, run_read_query
 
@@ -83,10 +81,3 @@ def _error_message(e: urllib.error.HTTPError) -> str:
     except (ValueError, KeyError, TypeError, OSError):
         return f"the gateway answered HTTP {e.code}"
 
-
-def rows_of(result: QueryResult) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in result.rows]
-
-
-def as_json(result: QueryResult) -> bytes:
-    return msgspec.json.encode(result)

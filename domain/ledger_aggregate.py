@@ -22,8 +22,14 @@ from domain.ledger_chain import link
 _BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "chain", "originator_topic"})
 
 
+_topics: dict[type, str] = {}
+
+
 def topic_of(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
+    topic = _topics.get(cls)
+    if topic is None:
+        topic = _topics[cls] = f"{cls.__module__}:{cls.__qualname__}"
+    return topic
 
 
 _defaulted: dict[type, list[dataclasses.Field[Any]]] = {}
@@ -67,15 +73,36 @@ class LedgerAggregate(BaseAggregate[str]):
 
     @classmethod
     def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Self:
+        """Create the aggregate from its first event (as eventsourcing's `_create` does, leaner)."""
+        if not isinstance(id, str) or not id:
+            raise TypeError(f"{cls.__name__} needs a text id, not {id!r}")
         timestamp = kwargs.pop("timestamp", None) or event_class.create_timestamp()
         kwargs = with_defaults(event_class, kwargs)
-        fields = {**kwargs, "originator_topic": topic_of(cls)}
-        chain = link("", str(id), cls.INITIAL_VERSION, topic_of(event_class), timestamp, fields)
-        return super()._create(event_class, id=id, timestamp=timestamp, chain=chain, **kwargs)
+        kwargs["originator_topic"] = topic_of(cls)
+        version = cls.INITIAL_VERSION
+        chain = link("", id, version, topic_of(event_class), timestamp, kwargs)
+        event = event_class(originator_id=id, originator_version=version, timestamp=timestamp, chain=chain, **kwargs)
+        aggregate = cls.__new__(cls)
+        aggregate.__base_init__(originator_id=id, originator_version=version, timestamp=timestamp)
+        event.apply(aggregate)
+        aggregate._chain = chain
+        aggregate._pending_events.append(event)
+        return aggregate
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """Create the next event, link it into the chain, apply it and keep it pending.
+
+        The same steps as eventsourcing's `trigger_event` (next version, timestamp, apply, pending
+        list), without its generic keyword juggling: about five events are triggered per request.
+        """
         timestamp = kwargs.pop("timestamp", None) or event_class.create_timestamp()
         kwargs = with_defaults(event_class, kwargs)
-        previous: str = getattr(self, "_chain", "")
-        chain = link(previous, self.id, self.version + 1, topic_of(event_class), timestamp, kwargs)
-        super().trigger_event(event_class, timestamp=timestamp, chain=chain, **kwargs)
+        version = self._version + 1
+        chain = link(getattr(self, "_chain", ""), self._id, version, topic_of(event_class), timestamp, kwargs)
+        event = event_class(originator_id=self._id, originator_version=version, timestamp=timestamp, chain=chain,
+                            **kwargs)
+        event.apply(self)
+        self._version = version
+        self._modified_on = timestamp
+        self._chain = chain
+        self._pending_events.append(event)

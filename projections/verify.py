@@ -88,7 +88,7 @@ def replay_into(path: Path, source: NotificationSource, projections: Sequence[Pr
 
 
 def differing_rows(replayed: duckdb.DuckDBPyConnection, live_file: Path, table: str,
-                   limit: int = 5) -> list[str]:
+                   limit: int = 3) -> list[str]:
     """Rows of `table` in the live file and not in the replay, and the reverse (needs the file readable)."""
     literal = str(live_file).replace("'", "''")
     replayed.execute(f"ATTACH IF NOT EXISTS '{literal}' AS live (READ_ONLY)")
@@ -97,5 +97,13 @@ def differing_rows(replayed: duckdb.DuckDBPyConnection, live_file: Path, table: 
                         ("only in the replay", "main", "live.main")):
         rows = replayed.execute(
             f'SELECT * FROM {a}."{table}" EXCEPT ALL SELECT * FROM {b}."{table}" LIMIT {limit}').fetchall()
-        out += [f"{label}: {tuple(r)!r}" for r in rows]
+        out += [f"{label}: (" + ", ".join(_cell(v) for v in r) + ")" for r in rows]
     return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return repr(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

@@ -59,7 +59,8 @@ def test_a_write_over_http_is_refused_with_400(served: GatewayProcess, sql: str)
     assert r.status_code == 400
     error = r.json()["error"]
     assert error["param"] == "sql" and error["message"].startswith("refused:")
-    assert served.admin("POST", "/admin/sql", {"sql": "SELECT count(*) FROM generations"}).json()["data"]["rows"][0][0] >= 3
+    still = served.admin("POST", "/admin/sql", {"sql": "SELECT count(*) FROM generations"})
+    assert still.json()["data"]["rows"][0][0] >= 3
 
 
 def test_the_sql_endpoint_is_for_the_operator_only(served: GatewayProcess) -> None:
@@ -74,7 +75,8 @@ def test_the_audit_reads_the_projections_through_the_gateway_and_finds_nothing(s
     assert done.returncode == 0, report["findings"]
     assert report["projections_read_through"] == "gateway"
     assert report["checks"]["projection"]["checked"].endswith(f"position {report['projections_position']:,}")
-    assert report["checks"]["charge"]["violations"] == 0 and "3 charges" not in report["checks"]["charge"]["checked"]
+    charges = report["checks"]["charge"]["checked"]
+    assert report["checks"]["charge"]["violations"] == 0 and int(charges.split()[0]) >= 3, charges
 
 
 def test_the_usage_csv_streams_from_the_gateway(served: GatewayProcess) -> None:

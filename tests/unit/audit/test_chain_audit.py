@@ -13,8 +13,9 @@ def stored(account: Account) -> list[AuditedEvent]:
     for position, e in enumerate(account.collect_events(), start=1):
         fields = {k: v for k, v in vars(e).items()
                   if k not in ("originator_id", "originator_version", "timestamp", "chain")}
-        out.append(AuditedEvent(position, e.originator_id, e.originator_version, f"domain.account:{type(e).__qualname__}",
-                                e.timestamp.isoformat(), e.chain, fields))
+        topic = f"domain.account:{type(e).__qualname__}"
+        out.append(AuditedEvent(position, e.originator_id, e.originator_version, topic, e.timestamp.isoformat(),
+                                e.chain, fields))
     return out
 
 
