@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from eventsourcing.sqlite import SQLiteAggregateRecorder
 
 
 class HistoryRow(msgspec.Struct, frozen=True):
@@ -21,7 +22,7 @@ class HistoryRow(msgspec.Struct, frozen=True):
 def aggregate_history(recorder: Any, aggregate_id: str) -> list[HistoryRow]:
     """Every stored event of `aggregate_id`, in version order, with its log position when known."""
     module = type(recorder).__module__
-    if module.endswith("sqlite"):
+    if isinstance(recorder, SQLiteAggregateRecorder):
         sql = (f"SELECT rowid, originator_version, topic, state FROM {recorder.events_table_name} "
                "WHERE originator_id = ? ORDER BY originator_version")
         with recorder.datastore.transaction(commit=False) as c:

@@ -96,8 +96,4 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
                       [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events])
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
-        first = last - len(stored_events) + 1
-        tracking = kwargs.get("tracking")
-        if tracking is not None:
-            self._insert_tracking(c, tracking)
-        return list(range(first, last + 1))
+        return list(range(last - len(stored_events) + 1, last + 1))

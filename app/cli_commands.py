@@ -34,7 +34,7 @@ def serve_command(settings: Settings, data_dir: Path, host: str | None, port: in
     port = port if port is not None else settings.server.port
     app = create_app(settings, data_dir, f"http://{host}:{port}")
     config = uvicorn.Config(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
-                            lifespan="on", log_level="warning", timeout_graceful_shutdown=10,
+                            lifespan="on", log_level="warning", log_config=None, timeout_graceful_shutdown=10,
                             backlog=4096)
     print(f"LowRouter listening on http://{host}:{port}/api/v1 (data: {data_dir.resolve()})", file=sys.stderr)
     uvicorn.Server(config).run()

@@ -3,10 +3,12 @@ stays whole (nothing written before admission; a complete record after it)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from tests.support.gateway import GatewayProcess, UpstreamSpec, config_text
@@ -136,9 +138,15 @@ def test_the_gateway_log_has_one_line_per_request_and_no_prompt_text(gw: Gateway
     marker = "the-secret-prompt-text-7781"
     r = post(gw, key, json={"model": "fake/fake", "messages": [{"role": "user", "content": marker}]})
     assert r.status_code == 200
+    generation_id = r.headers["x-lowrouter-generation-id"]
+    deadline = time.monotonic() + 3  # the access log is written in batches every 200 ms
+    while generation_id not in gw.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
     log = gw.log()
     assert marker not in log
     assert key not in log
-    assert r.headers["x-lowrouter-generation-id"] in log
+    lines = [line for line in log.splitlines() if generation_id in line]
+    assert len(lines) == 1
+    assert msgspec.json.decode(lines[0])["status"] == 200
     ledger_bytes = Path(gw.data_dir / "ledger.sqlite").read_bytes()
     assert marker.encode() not in ledger_bytes
