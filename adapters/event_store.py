@@ -97,3 +97,11 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
         return list(range(last - len(stored_events) + 1, last + 1))
+
+    def read_rows(self, after: int, limit: int) -> list[tuple[int, str, int, str, bytes]]:
+        """The log after a position as plain tuples (id, aggregate id, version, topic, state): the
+        projector's bulk read, without building a Notification object per event."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
+                      "WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
+            return [tuple(r) for r in c.fetchall()]

@@ -31,6 +31,12 @@ LEDGER_FILE = "ledger.sqlite"
 PROJECTIONS_FILE = "projections.duckdb"
 
 
+KEY_EVENTS = frozenset({"ApiKey.KeyIssued", "ApiKey.KeyChanged", "ApiKey.KeyRevoked"})
+CREDIT_EVENTS = frozenset({"Generation.UsageRecorded", "Account.AccountOpened", "Account.CreditsAdded"})
+ROUTING_DEFAULTS_EVENTS = frozenset(
+    {"RoutingDefaults.RoutingDefaultsStarted", "RoutingDefaults.RoutingDefaultsChanged"})
+
+
 def all_projections() -> list[Projection]:
     return [GenerationsProjection(), AccountsProjection(), CarbonProjection()]
 
@@ -72,11 +78,11 @@ def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSes
     keys, credits = KeyDirectory(), CreditBook()
     keys.load(duck.cursor())
     credits.load(duck.cursor())
-    projector.add_follower(keys.follow)
-    projector.add_follower(credits.follow)
+    projector.add_follower(keys.follow, KEY_EVENTS)
+    projector.add_follower(credits.follow, CREDIT_EVENTS)
     routing_defaults = RoutingDefaultsBook()
     routing_defaults.load(routing_defaults_from_ledger(ledger))
-    projector.add_follower(routing_defaults.follow)
+    projector.add_follower(routing_defaults.follow, ROUTING_DEFAULTS_EVENTS)
     caught = projector.catch_up()
     if caught:
         log.info("projections caught up with %d ledger events", caught)

@@ -12,14 +12,7 @@ the one upsert, because DuckDB keeps only one of several conflicting rows in a s
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC
-from typing import Any
-
 import duckdb
-import msgspec
-
-from projections.event_reader import LedgerRecord
 
 COLUMNS = (
     "generation_id", "day", "account_id", "key_id", "model", "provider", "region", "prompt_tokens",
@@ -62,8 +55,32 @@ _UPSERT_GENERATIONS = (
     "INSERT INTO generation_eco SELECT * FROM staging_generation_eco ON CONFLICT (generation_id) DO UPDATE SET "
     + ", ".join(f"{c} = COALESCE(excluded.{c}, generation_eco.{c})" for c in COLUMNS[1:])
 )
-_json = msgspec.json.Encoder()
-log = logging.getLogger("lowrouter.projector")
+# One staged row per generation of the batch: dimensions and tokens from an answered UsageRecorded
+# (no upstream answered: nothing ran, nothing to report), inputs and estimate from EcoEstimated.
+_U = "name = 'Generation.UsageRecorded' AND d.model IS NOT NULL"
+_E = "name = 'Generation.EcoEstimated'"
+STAGE_BATCH = f"""
+INSERT INTO staging_generation_eco
+SELECT * EXCLUDE (relevant) FROM (
+    SELECT aggregate_id,
+           any_value((ts AT TIME ZONE 'UTC')::DATE) FILTER (WHERE {_U}),
+           any_value(d.account_id) FILTER (WHERE {_U}),
+           any_value(d.key_id) FILTER (WHERE {_U}),
+           any_value(d.model) FILTER (WHERE {_U}),
+           any_value(d.provider) FILTER (WHERE {_U}),
+           any_value(d.region) FILTER (WHERE {_U}),
+           any_value(d.prompt_tokens) FILTER (WHERE {_U}),
+           any_value(d.completion_tokens) FILTER (WHERE {_U}),
+           any_value(d.methodology_version) FILTER (WHERE {_E}),
+           any_value(d.inputs) FILTER (WHERE {_E}),
+           any_value(d.estimate.energy_wh) FILTER (WHERE {_E}),
+           any_value(d.estimate.carbon_g) FILTER (WHERE {_E}),
+           any_value(d.estimate.embodied_carbon_g) FILTER (WHERE {_E}),
+           count(*) FILTER (WHERE {_U} OR {_E}) AS relevant
+    FROM staged WHERE name IN ('Generation.UsageRecorded', 'Generation.EcoEstimated')
+    GROUP BY aggregate_id
+) WHERE relevant > 0
+"""
 
 
 class CarbonProjection:
@@ -72,43 +89,13 @@ class CarbonProjection:
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CREATE TEMP TABLE IF NOT EXISTS staging_generation_eco AS SELECT * FROM generation_eco LIMIT 0")
 
-    def apply(self, con: duckdb.DuckDBPyConnection, records: list[LedgerRecord]) -> None:
-        rows: dict[str, list[Any]] = {}
-        for r in records:
-            if r.name == "Generation.UsageRecorded":
-                d = r.data
-                if d["model"] is None:
-                    continue  # no upstream answered: nothing ran, nothing to report
-                row = _row(rows, r.aggregate_id)
-                _set(row, day=r.timestamp.astimezone(UTC).date(), account_id=d["account_id"], key_id=d["key_id"],
-                     model=d["model"], provider=d["provider"], region=d["region"],
-                     prompt_tokens=d["prompt_tokens"], completion_tokens=d["completion_tokens"])
-            elif r.name == "Generation.EcoEstimated":
-                d = r.data
-                est = d["estimate"]
-                _set(_row(rows, r.aggregate_id), methodology_version=d["methodology_version"],
-                     inputs=_json.encode(d["inputs"]).decode(), energy_wh=est["energy_wh"],
-                     carbon_g=est["carbon_g"], embodied_carbon_g=est["embodied_carbon_g"])
-        if not rows:
+    def apply(self, con: duckdb.DuckDBPyConnection, names: frozenset[str]) -> None:
+        if "Generation.UsageRecorded" not in names and "Generation.EcoEstimated" not in names:
             return
         con.execute("DELETE FROM staging_generation_eco")
-        appender = con.appender("staging_generation_eco")
-        appender.append_rows(list(rows.values()))
-        appender.flush()
+        con.execute(STAGE_BATCH)
         # Deltas first: they compare the staged rows with what generation_eco held before this batch.
         con.execute(_ADD_DELTAS)
         con.execute(_UPSERT_GENERATIONS)
 
 
-
-def _row(rows: dict[str, list[Any]], generation_id: str) -> list[Any]:
-    row = rows.get(generation_id)
-    if row is None:
-        row = rows[generation_id] = [None] * len(COLUMNS)
-        row[0] = generation_id
-    return row
-
-
-def _set(row: list[Any], **values: Any) -> None:
-    for k, v in values.items():
-        row[_INDEX[k]] = v

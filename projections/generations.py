@@ -1,107 +1,146 @@
-"""The `generations` and `routing_attempts` read models, built from `Generation` events."""
+"""The `generations` and `routing_attempts` read models, built from `Generation` events.
+
+Each batch's events are staged by the projector in the temp table `staged` (position, aggregate
+id, version, name, timestamp, JSON data); these statements fold them per generation in DuckDB and
+upsert once. A generation's events may be split across batches, so every column is merged with
+what the row already holds (COALESCE, or the larger value where a count only grows).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
-import msgspec
 
-from projections.event_reader import LedgerRecord
-
-COLUMNS = (
-    "generation_id", "created_at", "completed_at", "account_id", "key_id", "endpoint", "requested_model",
-    "resolved_model", "provider", "region", "streamed", "prompt_tokens", "completion_tokens", "total_tokens",
-    "cached_tokens", "usage_estimated", "latency_ms", "generation_ms", "ttft_ms", "cancelled", "finish_reason",
-    "status", "http_status", "error_type", "cost_micro", "reserved_micro", "attempts", "eco_energy_wh",
-    "eco_carbon_g", "eco_carbon_per_1k_g", "eco_accuracy", "eco_methodology", "eco_missing_reason", "position",
-)
-_INDEX = {c: i for i, c in enumerate(COLUMNS)}
-_UPSERT = (
-    "INSERT INTO generations SELECT * FROM staging_generations ON CONFLICT (generation_id) DO UPDATE SET "
-    + ", ".join(f"{c} = COALESCE(excluded.{c}, generations.{c})" for c in COLUMNS[1:] if c != "ttft_ms")
-    + ", ttft_ms = COALESCE(generations.ttft_ms, excluded.ttft_ms)"
-)
-ATTEMPT_COLUMNS = ("generation_id", "attempt", "model", "provider", "region", "reason", "candidates",
-                   "error_type", "upstream_status", "error_message", "elapsed_ms")
-_UPSERT_ATTEMPTS = (
-    "INSERT INTO routing_attempts SELECT * FROM staging_attempts ON CONFLICT (generation_id, attempt) "
-    "DO UPDATE SET " + ", ".join(f"{c} = COALESCE(excluded.{c}, routing_attempts.{c})" for c in ATTEMPT_COLUMNS[2:])
-)
-_json = msgspec.json.Encoder()
+G = "Generation."
+_RECEIVED = f"name = '{G}RequestReceived'"
+_USAGE = f"name = '{G}UsageRecorded'"
+_ENDED = f"name IN ('{G}UsageRecorded', '{G}Abandoned')"
+_ABANDONED = f"name = '{G}Abandoned'"
+_ECO = f"name = '{G}EcoEstimated'"
 
 
-def _set(row: list[Any], **values: Any) -> None:
-    for k, v in values.items():
-        row[_INDEX[k]] = v
+def _usage(field: str, cast: str = "") -> str:
+    value = f"d.{field}"
+    return f"any_value({value}) FILTER (WHERE {_USAGE})"
+
+
+UPSERT_GENERATIONS = f"""
+INSERT INTO generations
+SELECT
+    aggregate_id,
+    max(ts) FILTER (WHERE {_RECEIVED}),
+    max(ts) FILTER (WHERE {_ENDED}),
+    coalesce({_usage('account_id')}, any_value(d.account_id) FILTER (WHERE {_RECEIVED})),
+    coalesce({_usage('key_id')}, any_value(d.key_id) FILTER (WHERE {_RECEIVED})),
+    any_value(d.endpoint) FILTER (WHERE {_RECEIVED}),
+    any_value(d.requested_model) FILTER (WHERE {_RECEIVED}),
+    {_usage('model')},
+    {_usage('provider')},
+    {_usage('region')},
+    any_value(d.streamed) FILTER (WHERE {_RECEIVED}),
+    coalesce({_usage('prompt_tokens', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('completion_tokens', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('prompt_tokens', '::BIGINT')} + {_usage('completion_tokens', '::BIGINT')},
+             any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('cached_tokens', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    {_usage('usage_estimated', '::BOOLEAN')},
+    {_usage('latency_ms', '::DOUBLE')},
+    {_usage('generation_ms', '::DOUBLE')},
+    min(d.ttft_ms) FILTER (WHERE name = '{G}ChunkStreamed'),
+    coalesce({_usage('cancelled', '::BOOLEAN')}, any_value(false) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('finish_reason')}, any_value('error') FILTER (WHERE {_ABANDONED})),
+    coalesce(any_value('abandoned') FILTER (WHERE {_ABANDONED}), {_usage('status')},
+             any_value('in_flight') FILTER (WHERE {_RECEIVED})),
+    {_usage('http_status', '::INTEGER')},
+    coalesce(any_value('abandoned') FILTER (WHERE {_ABANDONED}), {_usage('error_type')}),
+    coalesce({_usage('cost_micro', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    any_value(d.reserved_micro) FILTER (WHERE {_RECEIVED}),
+    coalesce(max(d.attempt) FILTER (WHERE name = '{G}RouteResolved'),
+             any_value(0) FILTER (WHERE {_RECEIVED})),
+    any_value(d.estimate.energy_wh) FILTER (WHERE {_ECO}),
+    any_value(d.estimate.carbon_g) FILTER (WHERE {_ECO}),
+    any_value(d.estimate.carbon_per_1k_tokens_g) FILTER (WHERE {_ECO}),
+    any_value(d.estimate.accuracy) FILTER (WHERE {_ECO}),
+    any_value(d.methodology_version) FILTER (WHERE {_ECO}),
+    CASE WHEN count(*) FILTER (WHERE {_ECO}) > 0 THEN '' ELSE {_usage('eco_note')} END,
+    max(position)
+FROM staged
+WHERE name LIKE '{G}%'
+GROUP BY aggregate_id
+ON CONFLICT (generation_id) DO UPDATE SET
+    created_at = coalesce(excluded.created_at, generations.created_at),
+    completed_at = coalesce(excluded.completed_at, generations.completed_at),
+    account_id = coalesce(excluded.account_id, generations.account_id),
+    key_id = coalesce(excluded.key_id, generations.key_id),
+    endpoint = coalesce(excluded.endpoint, generations.endpoint),
+    requested_model = coalesce(excluded.requested_model, generations.requested_model),
+    resolved_model = coalesce(excluded.resolved_model, generations.resolved_model),
+    provider = coalesce(excluded.provider, generations.provider),
+    region = coalesce(excluded.region, generations.region),
+    streamed = coalesce(excluded.streamed, generations.streamed),
+    prompt_tokens = coalesce(excluded.prompt_tokens, generations.prompt_tokens),
+    completion_tokens = coalesce(excluded.completion_tokens, generations.completion_tokens),
+    total_tokens = coalesce(excluded.total_tokens, generations.total_tokens),
+    cached_tokens = coalesce(excluded.cached_tokens, generations.cached_tokens),
+    usage_estimated = coalesce(excluded.usage_estimated, generations.usage_estimated),
+    latency_ms = coalesce(excluded.latency_ms, generations.latency_ms),
+    generation_ms = coalesce(excluded.generation_ms, generations.generation_ms),
+    ttft_ms = coalesce(generations.ttft_ms, excluded.ttft_ms),
+    cancelled = coalesce(excluded.cancelled, generations.cancelled),
+    finish_reason = coalesce(excluded.finish_reason, generations.finish_reason),
+    status = CASE WHEN excluded.status = 'in_flight' THEN coalesce(generations.status, excluded.status)
+                  ELSE coalesce(excluded.status, generations.status) END,
+    http_status = coalesce(excluded.http_status, generations.http_status),
+    error_type = coalesce(excluded.error_type, generations.error_type),
+    cost_micro = coalesce(excluded.cost_micro, generations.cost_micro),
+    reserved_micro = coalesce(excluded.reserved_micro, generations.reserved_micro),
+    attempts = greatest(excluded.attempts, generations.attempts),
+    eco_energy_wh = coalesce(excluded.eco_energy_wh, generations.eco_energy_wh),
+    eco_carbon_g = coalesce(excluded.eco_carbon_g, generations.eco_carbon_g),
+    eco_carbon_per_1k_g = coalesce(excluded.eco_carbon_per_1k_g, generations.eco_carbon_per_1k_g),
+    eco_accuracy = coalesce(excluded.eco_accuracy, generations.eco_accuracy),
+    eco_methodology = coalesce(excluded.eco_methodology, generations.eco_methodology),
+    eco_missing_reason = coalesce(excluded.eco_missing_reason, generations.eco_missing_reason),
+    position = greatest(excluded.position, generations.position)
+"""
+
+UPSERT_ATTEMPTS = f"""
+INSERT INTO routing_attempts
+SELECT
+    aggregate_id,
+    d.attempt AS attempt,
+    any_value(d.model) FILTER (WHERE name = '{G}RouteResolved'),
+    any_value(d.provider) FILTER (WHERE name = '{G}RouteResolved'),
+    any_value(d.region) FILTER (WHERE name = '{G}RouteResolved'),
+    any_value(d.reason) FILTER (WHERE name = '{G}RouteResolved'),
+    any_value(d.candidates) FILTER (WHERE name = '{G}RouteResolved'),
+    any_value(d.error_type) FILTER (WHERE name = '{G}AttemptFailed'),
+    any_value(d.upstream_status) FILTER (WHERE name = '{G}AttemptFailed'),
+    any_value(d.message) FILTER (WHERE name = '{G}AttemptFailed'),
+    any_value(d.elapsed_ms) FILTER (WHERE name = '{G}AttemptFailed')
+FROM staged
+WHERE name IN ('{G}RouteResolved', '{G}AttemptFailed')
+GROUP BY aggregate_id, attempt
+ON CONFLICT (generation_id, attempt) DO UPDATE SET
+    model = coalesce(excluded.model, routing_attempts.model),
+    provider = coalesce(excluded.provider, routing_attempts.provider),
+    region = coalesce(excluded.region, routing_attempts.region),
+    reason = coalesce(excluded.reason, routing_attempts.reason),
+    candidates = coalesce(excluded.candidates, routing_attempts.candidates),
+    error_type = coalesce(excluded.error_type, routing_attempts.error_type),
+    upstream_status = coalesce(excluded.upstream_status, routing_attempts.upstream_status),
+    error_message = coalesce(excluded.error_message, routing_attempts.error_message),
+    elapsed_ms = coalesce(excluded.elapsed_ms, routing_attempts.elapsed_ms)
+"""
 
 
 class GenerationsProjection:
     name = "generations"
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("CREATE TEMP TABLE IF NOT EXISTS staging_generations AS SELECT * FROM generations LIMIT 0")
-        con.execute("CREATE TEMP TABLE IF NOT EXISTS staging_attempts AS SELECT * FROM routing_attempts LIMIT 0")
+        """Nothing to prepare: the statements read the projector's `staged` table."""
 
-    def apply(self, con: duckdb.DuckDBPyConnection, records: list[LedgerRecord]) -> None:
-        rows: dict[str, list[Any]] = {}
-        attempts: dict[tuple[str, int], list[Any]] = {}
-        for r in records:
-            if not r.name.startswith("Generation."):
-                continue
-            row = rows.get(r.aggregate_id)
-            if row is None:
-                row = rows[r.aggregate_id] = [None] * len(COLUMNS)
-                row[0] = r.aggregate_id
-            row[-1] = r.position
-            d = r.data
-            kind = r.name[11:]
-            if kind == "RequestReceived":
-                _set(row, created_at=r.timestamp, account_id=d["account_id"], key_id=d["key_id"],
-                     endpoint=d["endpoint"], requested_model=d["requested_model"], streamed=d["streamed"],
-                     reserved_micro=d["reserved_micro"], status="in_flight", attempts=0)
-            elif kind == "RouteResolved":
-                _set(row, attempts=d["attempt"])
-                key = (r.aggregate_id, d["attempt"])
-                a = attempts.setdefault(key, [None] * len(ATTEMPT_COLUMNS))
-                a[0:7] = [r.aggregate_id, d["attempt"], d["model"], d["provider"], d["region"], d["reason"],
-                          _json.encode(d["candidates"]).decode()]
-            elif kind == "AttemptFailed":
-                key = (r.aggregate_id, d["attempt"])
-                a = attempts.setdefault(key, [None] * len(ATTEMPT_COLUMNS))
-                a[0:2] = [r.aggregate_id, d["attempt"]]
-                a[7:11] = [d["error_type"], d["upstream_status"], d["message"], d["elapsed_ms"]]
-            elif kind == "ChunkStreamed":
-                if row[_INDEX["ttft_ms"]] is None:
-                    _set(row, ttft_ms=d["ttft_ms"])
-            elif kind == "UsageRecorded":
-                _set(row, completed_at=r.timestamp, resolved_model=d["model"], provider=d["provider"],
-                     region=d["region"], prompt_tokens=d["prompt_tokens"], completion_tokens=d["completion_tokens"],
-                     total_tokens=d["prompt_tokens"] + d["completion_tokens"], cached_tokens=d["cached_tokens"],
-                     usage_estimated=d["usage_estimated"], latency_ms=d["latency_ms"],
-                     generation_ms=d["generation_ms"], cancelled=d["cancelled"], finish_reason=d["finish_reason"],
-                     status=d["status"], http_status=d["http_status"], error_type=d.get("error_type"),
-                     cost_micro=d["cost_micro"], account_id=d["account_id"], key_id=d["key_id"])
-                if d.get("eco_note"):
-                    _set(row, eco_missing_reason=d["eco_note"])
-            elif kind == "EcoEstimated":
-                est = d["estimate"]
-                _set(row, eco_energy_wh=est["energy_wh"], eco_carbon_g=est["carbon_g"],
-                     eco_carbon_per_1k_g=est["carbon_per_1k_tokens_g"], eco_accuracy=est["accuracy"],
-                     eco_methodology=d["methodology_version"], eco_missing_reason="")
-            elif kind == "Abandoned":
-                _set(row, completed_at=r.timestamp, status="abandoned", cost_micro=0, cancelled=False,
-                     error_type="abandoned", finish_reason="error", prompt_tokens=0, completion_tokens=0,
-                     total_tokens=0, cached_tokens=0)
-        if rows:
-            con.execute("DELETE FROM staging_generations")
-            appender = con.appender("staging_generations")
-            appender.append_rows(list(rows.values()))
-            appender.flush()
-            con.execute(_UPSERT)
-        if attempts:
-            con.execute("DELETE FROM staging_attempts")
-            appender = con.appender("staging_attempts")
-            appender.append_rows(list(attempts.values()))
-            appender.flush()
-            con.execute(_UPSERT_ATTEMPTS)
+    def apply(self, con: duckdb.DuckDBPyConnection, names: frozenset[str]) -> None:
+        if any(n.startswith(G) for n in names):
+            con.execute(UPSERT_GENERATIONS)
+        if f"{G}RouteResolved" in names or f"{G}AttemptFailed" in names:
+            con.execute(UPSERT_ATTEMPTS)

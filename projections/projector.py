@@ -14,11 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import duckdb
+import msgspec
 
-from projections.event_reader import LedgerRecord, NotificationLike, decode_all
+from projections.event_reader import LedgerRecord, NotificationLike, decode_all, short_name
 from projections.schema import drop_all, migrate
 
 log = logging.getLogger("lowrouter.projector")
@@ -26,11 +27,14 @@ TRACKING_NAME = "projections"
 
 
 class Projection(Protocol):
+    """A read model: SQL over the batch staged in the temp table `staged` (position, aggregate_id,
+    version, name, ts, data JSON); `names` are the event names the batch holds."""
+
     name: str
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None: ...
 
-    def apply(self, con: duckdb.DuckDBPyConnection, records: list[LedgerRecord]) -> None: ...
+    def apply(self, con: duckdb.DuckDBPyConnection, names: frozenset[str]) -> None: ...
 
 
 class NotificationSource(Protocol):
@@ -43,6 +47,44 @@ class NotificationSource(Protocol):
 
 
 Follower = Callable[[list[LedgerRecord]], None]
+RawRow = tuple[int, str, int, str, bytes]
+
+
+class RawNotification(NamedTuple):
+    """A stored event as the projector reads it in bulk (the fields `decode` needs)."""
+
+    id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+# Every field any projection reads, by name and type: DuckDB parses each event's JSON once into this
+# struct (absent fields are NULL), and projections read `d.<field>`.
+EVENT_FIELDS = {
+    "account_id": "VARCHAR", "key_id": "VARCHAR", "endpoint": "VARCHAR", "requested_model": "VARCHAR",
+    "streamed": "BOOLEAN", "reserved_micro": "BIGINT", "attempt": "INTEGER", "provider": "VARCHAR",
+    "region": "VARCHAR", "model": "VARCHAR", "reason": "VARCHAR", "candidates": "JSON", "error_type": "VARCHAR",
+    "upstream_status": "INTEGER", "message": "VARCHAR", "elapsed_ms": "DOUBLE", "ttft_ms": "DOUBLE",
+    "status": "VARCHAR", "http_status": "INTEGER", "finish_reason": "VARCHAR", "prompt_tokens": "BIGINT",
+    "completion_tokens": "BIGINT", "cached_tokens": "BIGINT", "usage_estimated": "BOOLEAN", "cost_micro": "BIGINT",
+    "latency_ms": "DOUBLE", "generation_ms": "DOUBLE", "cancelled": "BOOLEAN", "eco_note": "VARCHAR",
+    "methodology_version": "VARCHAR", "inputs": "JSON",
+    "estimate": {"energy_wh": "DOUBLE", "carbon_g": "DOUBLE", "carbon_per_1k_tokens_g": "DOUBLE",
+                 "embodied_carbon_g": "DOUBLE", "accuracy": "VARCHAR"},
+    "name": "VARCHAR", "amount_micro": "BIGINT", "reference": "VARCHAR", "actor": "VARCHAR", "key_hash": "VARCHAR",
+    "display": "VARCHAR", "policy": "JSON", "changes": "JSON", "timestamp": {"_data_": "VARCHAR"},
+}
+_STRUCTURE = msgspec.json.encode(EVENT_FIELDS).decode().replace("'", "''")
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staging_raw (position BIGINT, aggregate_id VARCHAR, version INTEGER,
+                                             name VARCHAR, state VARCHAR);
+"""
+_STAGE = f"""
+CREATE OR REPLACE TEMP TABLE staged AS
+SELECT position, aggregate_id, version, name, CAST(d.timestamp._data_ AS TIMESTAMPTZ) AS ts, d
+FROM (SELECT *, json_transform(state, '{_STRUCTURE}') AS d FROM staging_raw)
+"""
 
 
 class Projector:
@@ -59,10 +101,12 @@ class Projector:
     ) -> None:
         self._con = con.cursor()
         self._source = source
+        fast = getattr(source, "read_rows", None)
+        self._read: Callable[[int, int], Sequence[RawRow]] = fast if fast is not None else self._read_notifications
         self._projections = projections
         self._batch_size = batch_size
         self._poll_s = poll_s
-        self._followers: list[Follower] = []
+        self._followers: list[tuple[Follower, frozenset[str] | None]] = []
         self._stop = threading.Event()
         self._kick = threading.Event()
         self._thread: threading.Thread | None = None
@@ -78,26 +122,32 @@ class Projector:
             log.warning("new projection tables (%s): rebuilding every projection from the ledger", ", ".join(applied))
             drop_all(self._con)
             migrate(self._con)
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute(_STAGING)
         for p in projections:
             p.prepare(self._con)
         self.position = self.stored_position()
+
+    def _read_notifications(self, after: int, limit: int) -> list[RawRow]:
+        return [(n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
+                for n in self._source.select_notifications(after, limit, inclusive_of_start=False)]
 
     def stored_position(self) -> int:
         row = self._con.execute("SELECT position FROM tracking WHERE name = ?", [TRACKING_NAME]).fetchone()
         return int(row[0]) if row else 0
 
-    def add_follower(self, follower: Follower) -> None:
-        self._followers.append(follower)
+    def add_follower(self, follower: Follower, names: frozenset[str] | None = None) -> None:
+        """Call `follower` after each committed batch with its events decoded (only those named)."""
+        self._followers.append((follower, names))
 
     def run_once(self) -> int:
         """Apply one batch; return how many events it held (0 when caught up)."""
-        notifications = self._source.select_notifications(
-            self.position, self._batch_size, inclusive_of_start=False
-        )
-        if not notifications:
+        raw = self._read(self.position, self._batch_size)
+        if not raw:
             return 0
-        records = decode_all(notifications)
-        last = records[-1].position
+        rows = [(r[0], r[1], r[2], short_name(r[3]), r[4].decode()) for r in raw]
+        names = frozenset(r[3] for r in rows)
+        last = rows[-1][0]
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -112,8 +162,13 @@ class Projector:
                 con.execute("ROLLBACK")
                 self.position = self.stored_position()
                 return 0
+            con.execute("DELETE FROM staging_raw")
+            appender = con.appender("staging_raw")
+            appender.append_rows(rows)
+            appender.flush()
+            con.execute(_STAGE)
             for p in self._projections:
-                p.apply(con, records)
+                p.apply(con, names)
             if self.crash_before_commit is not None and self.crash_before_commit(last):
                 raise RuntimeError("simulated crash before commit")
             con.execute("COMMIT")
@@ -121,11 +176,13 @@ class Projector:
             con.execute("ROLLBACK")
             raise
         self.position = last
-        self.events_applied += len(records)
-        for follower in self._followers:
-            follower(records)
+        self.events_applied += len(rows)
+        for follower, wanted in self._followers:
+            picked = [RawNotification(*r) for r in raw if wanted is None or short_name(r[3]) in wanted]
+            if picked:
+                follower(decode_all(picked))
         self._wake_waiters()
-        return len(records)
+        return len(rows)
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Apply batches until the log is exhausted; return the events applied."""
