@@ -6,6 +6,7 @@ Anything missing or invalid stops start-up with one line naming the setting.
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from decimal import Decimal
@@ -107,7 +108,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def platform_fee_micro_per_1k(self) -> int:
-        return to_micro(self.credits.platform_fee_per_1k)
+        return _fee_micro(self.credits.platform_fee_per_1k)
+
+
+@functools.lru_cache(maxsize=16)
+def _fee_micro(fee: str) -> int:
+    return to_micro(fee)
 
 
 def default_config_text() -> str:

@@ -213,7 +213,10 @@ class Projector:
                 log.exception("projector batch failed; retrying")
                 n = 0
                 time.sleep(0.5)
-            if n == 0:
+            if n < self._batch_size:
+                # Caught up (or nearly): wait for the next poll rather than chasing each new event,
+                # so that under load batches grow instead of the projector running flat out on tiny
+                # ones. A reader that needs the latest events kicks it awake.
                 self._kick.wait(self._poll_s)
                 self._kick.clear()
 

@@ -44,7 +44,17 @@ class EcoCatalogue:
         return self.models.find(model_name)
 
     def grid_for(self, provider: str, region: str) -> GridIntensity:
-        """The region's intensity; else the provider's home region, one band lower; else WOR."""
+        """The region's intensity; else the provider's home region, one band lower; else WOR.
+
+        The data never changes while the catalogue lives, so each answer is kept.
+        """
+        cache: dict[tuple[str, str], GridIntensity] = self.__dict__.setdefault("_grid_cache", {})
+        found = cache.get((provider, region))
+        if found is None:
+            found = cache[(provider, region)] = self._grid_for(provider, region)
+        return found
+
+    def _grid_for(self, provider: str, region: str) -> GridIntensity:
         known = self.regions.get(region.strip().lower())
         if known is not None:
             return region_intensity(known, self.countries)
