@@ -7,7 +7,9 @@ assumes they arrive in one batch (or in that order): each batch is folded into o
 generation, merged with what `generation_eco` already holds, and `carbon_daily` receives only what
 became newly known — the request (and its tokens) when its usage first appears, its energy and
 carbon when usage and estimate are first both known. The deltas are summed per report key before
-the one upsert, because DuckDB keeps only one of several conflicting rows in a statement.
+the one upsert, because DuckDB keeps only one of several conflicting rows in a statement. The sums
+are DECIMAL, so they do not depend on how the log was cut into batches (a replay equals the live
+tables to the last digit).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ SELECT {", ".join(DIMENSIONS)},
        sum(new_usage)::BIGINT, sum(new_eco)::BIGINT,
        sum(CASE WHEN new_usage = 1 THEN prompt_tokens ELSE 0 END)::BIGINT,
        sum(CASE WHEN new_usage = 1 THEN completion_tokens ELSE 0 END)::BIGINT,
-       sum(CASE WHEN new_eco = 1 THEN energy_wh ELSE 0 END),
-       sum(CASE WHEN new_eco = 1 THEN carbon_g ELSE 0 END),
-       sum(CASE WHEN new_eco = 1 THEN embodied_carbon_g ELSE 0 END)
+       sum(CASE WHEN new_eco = 1 THEN energy_wh::DECIMAL(38, 15) ELSE 0 END),
+       sum(CASE WHEN new_eco = 1 THEN carbon_g::DECIMAL(38, 15) ELSE 0 END),
+       sum(CASE WHEN new_eco = 1 THEN embodied_carbon_g::DECIMAL(38, 15) ELSE 0 END)
 FROM (
     SELECT {_MERGED},
            CASE WHEN g.day IS NULL AND s.day IS NOT NULL THEN 1 ELSE 0 END AS new_usage,

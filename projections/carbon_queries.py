@@ -18,6 +18,7 @@ GROUPS: dict[str, str] = {
 }
 SUMS = ("requests", "estimated_requests", "prompt_tokens", "completion_tokens", "energy_wh", "carbon_g",
         "embodied_carbon_g")
+FLOAT_SUMS = frozenset({"energy_wh", "carbon_g", "embodied_carbon_g"})
 _inputs = msgspec.json.Decoder(EcoInputs)
 
 
@@ -39,7 +40,7 @@ def carbon_sums(
     select = [f"c.{d}" for d in dims]
     if "key_id" in dims:
         select.append("any_value(k.name) AS key_name")
-    select += [f"sum(c.{s}) AS {s}" for s in SUMS]
+    select += [f"sum(c.{s})::{'DOUBLE' if s in FLOAT_SUMS else 'BIGINT'} AS {s}" for s in SUMS]
     group = f" GROUP BY {', '.join(f'c.{d}' for d in dims)} ORDER BY {', '.join(f'c.{d}' for d in dims)}" \
         if dims else ""
     cur.execute(

@@ -13,9 +13,9 @@ CREATE TABLE carbon_daily (
     estimated_requests BIGINT,   -- of which have an eco estimate (model size known)
     prompt_tokens      BIGINT,   -- prompt tokens of all answered requests
     completion_tokens  BIGINT,   -- completion tokens of all answered requests
-    energy_wh          DOUBLE,   -- sum of the estimates' energy (Wh), as recorded
-    carbon_g           DOUBLE,   -- sum of the estimates' usage carbon (g CO2e), as recorded
-    embodied_carbon_g  DOUBLE,   -- sum of the estimates' embodied carbon (g CO2e), as recorded
+    energy_wh          DECIMAL(38, 15),  -- sum of the estimates' energy (Wh), as recorded (exact sums)
+    carbon_g           DECIMAL(38, 15),  -- sum of the estimates' usage carbon (g CO2e), as recorded
+    embodied_carbon_g  DECIMAL(38, 15),  -- sum of the estimates' embodied carbon (g CO2e), as recorded
     PRIMARY KEY (day, account_id, key_id, model, provider, region)
 );
 

@@ -58,8 +58,8 @@ def test_a_day_row_sums_the_requests_tokens_energy_and_carbon_of_its_generations
     log, made = a_mixed_log()
     project(con, log)
     row = con.execute(
-        "SELECT requests, estimated_requests, prompt_tokens, completion_tokens, energy_wh, carbon_g, "
-        "embodied_carbon_g FROM carbon_daily WHERE day = ? AND key_id = 'key_a' AND model = ?",
+        "SELECT requests, estimated_requests, prompt_tokens, completion_tokens, energy_wh::DOUBLE, carbon_g::DOUBLE, "
+        "embodied_carbon_g::DOUBLE FROM carbon_daily WHERE day = ? AND key_id = 'key_a' AND model = ?",
         [date(2026, 3, 1), "together/llama-3.1-70b"]).fetchone()
     first, second = (estimate(i) for i in made[:2] if i is not None)
     assert row is not None
@@ -112,7 +112,7 @@ def test_an_estimate_seen_before_its_usage_is_counted_once_the_usage_arrives(
     project(con, log, batch_size=1)
     assert inputs is not None
     result = estimate(inputs)
-    row = con.execute("SELECT requests, estimated_requests, energy_wh, carbon_g FROM carbon_daily").fetchall()
+    row = con.execute("SELECT requests, estimated_requests, energy_wh::DOUBLE, carbon_g::DOUBLE FROM carbon_daily").fetchall()
     assert row == [(1, 1, pytest.approx(result.energy_wh), pytest.approx(result.carbon_g))]
 
 
