@@ -112,7 +112,8 @@ def test_an_estimate_seen_before_its_usage_is_counted_once_the_usage_arrives(
     project(con, log, batch_size=1)
     assert inputs is not None
     result = estimate(inputs)
-    row = con.execute("SELECT requests, estimated_requests, energy_wh::DOUBLE, carbon_g::DOUBLE FROM carbon_daily").fetchall()
+    row = con.execute(
+        "SELECT requests, estimated_requests, energy_wh::DOUBLE, carbon_g::DOUBLE FROM carbon_daily").fetchall()
     assert row == [(1, 1, pytest.approx(result.energy_wh), pytest.approx(result.carbon_g))]
 
 
