@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -40,6 +41,21 @@ def generate(path: Path, generations: int) -> int:
     start = datetime.now(UTC) - timedelta(days=30)
     rows: list[tuple[str, int, str, bytes]] = []
     events = 0
+    for a in range(20):
+        opened = {"name": f"account {a}", "originator_topic": "domain.account:Account"}
+        topup = {"amount_micro": 10**12, "reference": "bench", "actor": "bench"}
+        first = link("", f"acct_{a}", 1, "domain.account:Account.AccountOpened", start, opened)
+        second = link(first, f"acct_{a}", 2, "domain.account:Account.CreditsAdded", start, topup)
+        rows += [(f"acct_{a}", 1, "domain.account:Account.AccountOpened", _state(start, opened, first)),
+                 (f"acct_{a}", 2, "domain.account:Account.CreditsAdded", _state(start, topup, second))]
+    for k in range(100):
+        issued = {"account_id": f"acct_{k % 20}", "key_hash": f"{k:064x}", "display": "lr-sk-…bench",
+                  "policy": {"name": f"key {k}", "models": [], "region": None, "daily_credit_limit_micro": None,
+                             "monthly_credit_limit_micro": None, "expires_at": None, "prefer_low_carbon": False,
+                             "enabled": True},
+                  "originator_topic": "domain.api_key:ApiKey"}
+        chain = link("", f"key_{k}", 1, "domain.api_key:ApiKey.KeyIssued", start, issued)
+        rows.append((f"key_{k}", 1, "domain.api_key:ApiKey.KeyIssued", _state(start, issued, chain)))
     for i in range(generations):
         gid = f"gen_{i:012d}"
         account, key = f"acct_{i % 20}", f"key_{i % 100}"
@@ -84,22 +100,28 @@ def generate(path: Path, generations: int) -> int:
     return events
 
 
-QUERIES = {
-    "balance": "SELECT added_micro - charged_micro FROM credit_balances WHERE account_id = $account",
-    "spend this month": "SELECT sum(cost_micro) FROM generations WHERE account_id = $account "
-                        "AND created_at >= date_trunc('month', now())",
-    "usage today by model": "SELECT resolved_model, sum(total_tokens), sum(cost_micro) FROM generations "
-                            "WHERE account_id = $account AND created_at >= current_date GROUP BY 1",
-    "top models 30 days": "SELECT resolved_model, sum(total_tokens) t, sum(cost_micro) FROM generations "
-                          "WHERE account_id = $account AND created_at >= now() - INTERVAL 30 DAY "
-                          "GROUP BY 1 ORDER BY t DESC LIMIT 10",
-    "eco impact 30 days": "SELECT sum(eco_energy_wh), sum(eco_carbon_g), sum(total_tokens) FROM generations "
-                          "WHERE account_id = $account AND created_at >= now() - INTERVAL 30 DAY",
-    "recent transactions": "SELECT generation_id, created_at, resolved_model, provider, region, total_tokens, "
-                           "cost_micro, eco_carbon_g FROM generations WHERE account_id = $account "
-                           "AND created_at >= now() - INTERVAL 30 DAY ORDER BY created_at DESC LIMIT 50",
-    "transaction page": "SELECT * FROM generations WHERE generation_id = $gen",
-}
+def dashboard_queries(con: duckdb.DuckDBPyConnection, generations: int) -> dict[str, Callable[[], object]]:
+    """The dashboard's own query functions (projections/dashboard_queries.py), as its pages call them."""
+    from projections import dashboard_queries as q
+    from projections.queries import generation_record
+
+    now = datetime.now(UTC)
+    today = now.date()
+    month = q.Filters(start=today - timedelta(days=29), end=today)
+    by_model = q.Filters(start=today - timedelta(days=29), end=today, model=MODELS[1])
+    account = "acct_7"
+    return {
+        "balance (credit_balances)": lambda: con.execute(
+            "SELECT added_micro - charged_micro FROM credit_balances WHERE account_id = ?", [account]).fetchall(),
+        "spend this month": lambda: q.month_spend_micro(con, account, now),
+        "usage today by model": lambda: q.usage_by_model(con, account, q.day_start(today), now),
+        "top models 30 days": lambda: q.usage_by_model(con, account, q.day_start(month.start), now),
+        "eco impact 30 days": lambda: q.eco_groups(con, account, month),
+        "recent transactions": lambda: q.recent_transactions(con, account, month),
+        "recent, filtered by model": lambda: q.recent_transactions(con, account, by_model),
+        "csv export page (1,000)": lambda: q.csv_chunk(con, account, month, None),
+        "transaction page": lambda: generation_record(con, f"gen_{generations // 2:012d}"),
+    }
 
 
 def measure_replay(generations: int) -> dict[str, Any]:
@@ -127,12 +149,11 @@ def measure_replay(generations: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     print(file=sys.stderr)
     timings: dict[str, dict[str, float]] = {}
-    params = {"account": "acct_7", "gen": f"gen_{generations // 2:012d}"}
-    for name, sql in QUERIES.items():
+    for name, query in dashboard_queries(con, generations).items():
         samples = []
         for _ in range(30):
             t = time.perf_counter()
-            con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
+            query()
             samples.append((time.perf_counter() - t) * 1000)
         samples.sort()
         timings[name] = {"p50": statistics.median(samples), "p95": samples[int(len(samples) * 0.95) - 1]}
