@@ -18,7 +18,7 @@ test *ARGS: system-deps lint
 
 # ruff and mypy --strict over the four packages
 lint:
-    {{python}} -m ruff check app domain projections adapters tests
+    {{python}} -m ruff check app domain projections adapters tests bench
     {{python}} -m mypy
 
 # System packages the tests use (Debian's chromium for the dashboard, PostgreSQL running); idempotent
