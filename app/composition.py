@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import duckdb
 
 from adapters.eco_data import load_bundled_catalogue
-from adapters.event_store import LedgerApp, open_ledger, postgres_env, sqlite_env
+from adapters.event_store import LedgerApp, WalCheckpointer, open_ledger, postgres_env, sqlite_env
 from adapters.group_commit import GroupCommitWriter
 from adapters.providers.registry import build_providers
 from app.gateway import Gateway
@@ -90,10 +91,13 @@ def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSes
     if abandoned:
         log.warning("closed %d generations left open by a stopped process (Abandoned events)", abandoned)
         projector.catch_up()
+    closers: list[Callable[[], None]] = []
+    if settings.ledger.backend == "sqlite":
+        closers.append(WalCheckpointer(str(data_dir / LEDGER_FILE)).start().stop)
     admin = os.environ.get(settings.admin_key_env)
     return Gateway(
         settings=settings, catalogue=catalogue, providers=build_providers(catalogue.providers, session),
         ledger=ledger, writer=GroupCommitWriter(ledger, threaded=settings.ledger.backend == "postgres"),
         projector=projector, duck=duck, keys=keys, credits=credits, eco=eco, routing_defaults=routing_defaults,
-        admin_key_hash=hash_key(admin) if admin else None,
+        admin_key_hash=hash_key(admin) if admin else None, on_close=closers,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class Gateway:
     rng: random.Random = field(default_factory=random.Random)
     sticky: OrderedDict[str, str] = field(default_factory=OrderedDict)
     extras: dict[str, Any] = field(default_factory=dict)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def timeouts(self) -> Timeouts:

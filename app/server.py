@@ -114,6 +114,8 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> Litestar:
             gw.projector.stop()
             await session.close()
             gw.writer.close()
+            for close in gw.on_close:
+                close()
             gw.projector.catch_up()
             gw.duck.close()
 

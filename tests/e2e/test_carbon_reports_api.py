@@ -39,14 +39,14 @@ def keys(carbon_gateway: GatewayProcess) -> dict[str, str]:
     made["a2"] = carbon_gateway.new_key(account_id=account_a, name="a-two")
     made["b"] = carbon_gateway.new_key(name="b-only")
     for name, token, tokens in (("a1", made["a1"], (3, 5)), ("a2", made["a2"], (7,)), ("b", made["b"], (11, 2))):
-        client = openai.OpenAI(base_url=carbon_gateway.api, api_key=token, max_retries=0)
-        for i, n in enumerate(tokens):
-            messages = [{"role": "user", "content": f"{name} request {i}"}]
-            if i % 2:
-                list(client.chat.completions.create(model="fake/fake", messages=messages, max_tokens=n,
-                                                    stream=True))
-            else:
-                client.chat.completions.create(model="fake/fake", messages=messages, max_tokens=n)
+        with openai.OpenAI(base_url=carbon_gateway.api, api_key=token, max_retries=0) as client:
+            for i, n in enumerate(tokens):
+                messages = [{"role": "user", "content": f"{name} request {i}"}]
+                if i % 2:
+                    list(client.chat.completions.create(model="fake/fake", messages=messages, max_tokens=n,
+                                                        stream=True))
+                else:
+                    client.chat.completions.create(model="fake/fake", messages=messages, max_tokens=n)
     return made
 
 

@@ -35,8 +35,9 @@ def key(eco_gateway: GatewayProcess) -> str:
 
 
 @pytest.fixture()
-def client(eco_gateway: GatewayProcess, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=eco_gateway.api, api_key=key, max_retries=0)
+def client(eco_gateway: GatewayProcess, key: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=eco_gateway.api, api_key=key, max_retries=0) as sdk:
+        yield sdk
 
 
 def record(gateway: GatewayProcess, key: str, generation_id: str) -> dict[str, Any]:

@@ -47,8 +47,9 @@ def key(gateway: GatewayProcess) -> str:
 
 
 @pytest.fixture()
-def client(gateway: GatewayProcess, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.api, api_key=key, max_retries=0)
+def client(gateway: GatewayProcess, key: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=gateway.api, api_key=key, max_retries=0) as sdk:
+        yield sdk
 
 
 def record(gateway: GatewayProcess, key: str, generation_id: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import openai
 import pytest
@@ -16,8 +18,9 @@ def key(gateway: GatewayProcess) -> str:
 
 
 @pytest.fixture()
-def client(gateway: GatewayProcess, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.api, api_key=key, max_retries=0)
+def client(gateway: GatewayProcess, key: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=gateway.api, api_key=key, max_retries=0) as sdk:
+        yield sdk
 
 
 def test_a_json_completion_comes_back_with_usage_cost_and_the_lowrouter_block(client: openai.OpenAI) -> None:
@@ -102,9 +105,10 @@ def test_the_upstream_gets_its_own_model_name_and_none_of_the_gateway_fields(
 
 
 def test_the_v1_alias_serves_the_same_api(gateway: GatewayProcess, key: str) -> None:
-    c = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
-    assert c.chat.completions.create(model="fake/fake", messages=[{"role": "user", "content": "a"}],
-                                     max_tokens=1).choices[0].message.content == "w0"
+    with openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0) as c:
+        answer = c.chat.completions.create(model="fake/fake", messages=[{"role": "user", "content": "a"}],
+                                           max_tokens=1)
+    assert answer.choices[0].message.content == "w0"
 
 
 def test_models_and_providers_are_listed(client: openai.OpenAI, gateway: GatewayProcess, key: str) -> None:

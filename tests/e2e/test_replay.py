@@ -20,12 +20,15 @@ def test_replay_rebuilds_projections_equal_to_the_live_ones(
     spec = UpstreamSpec("fake", "eu-west", upstream, models=("fake", "fail-500"))
     gw = GatewayProcess(tmp_path / "gw", config_text([spec])).start()
     try:
-        client = openai.OpenAI(base_url=gw.api, api_key=gw.new_key(credits="5"), max_retries=0)
-        for i in range(12):
-            client.chat.completions.create(model="fake/fake", messages=[{"role": "user", "content": f"q{i}"}],
-                                           max_tokens=1 + i % 4, stream=i % 3 == 0)
-        with pytest.raises(openai.APIStatusError):
-            client.chat.completions.create(model="fake/fail-500", messages=[{"role": "user", "content": "x"}])
+        with openai.OpenAI(base_url=gw.api, api_key=gw.new_key(credits="5"), max_retries=0) as client:
+            for i in range(12):
+                answer = client.chat.completions.create(
+                    model="fake/fake", messages=[{"role": "user", "content": f"q{i}"}], max_tokens=1 + i % 4,
+                    stream=i % 3 == 0)
+                if i % 3 == 0:
+                    list(answer)  # type: ignore[arg-type]
+            with pytest.raises(openai.APIStatusError):
+                client.chat.completions.create(model="fake/fail-500", messages=[{"role": "user", "content": "x"}])
         gw.admin("POST", "/keys", {"account_id": gw.new_account("1"), "name": "second"})
     finally:
         gw.stop()

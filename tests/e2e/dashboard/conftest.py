@@ -51,13 +51,14 @@ def dash_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayPr
 
 
 def _use(gateway: GatewayProcess, account: Account, model: str, stream: bool = False) -> None:
-    client = account.sdk(gateway)
     messages: Any = [{"role": "user", "content": "hello"}]
-    if stream:
-        chunks = list(client.chat.completions.create(model=model, messages=messages, max_tokens=3, stream=True))
-        account.generations.append(chunks[-1].id)
-    else:
-        account.generations.append(client.chat.completions.create(model=model, messages=messages, max_tokens=3).id)
+    with account.sdk(gateway) as client:
+        if stream:
+            chunks = list(client.chat.completions.create(model=model, messages=messages, max_tokens=3, stream=True))
+            account.generations.append(chunks[-1].id)
+        else:
+            account.generations.append(
+                client.chat.completions.create(model=model, messages=messages, max_tokens=3).id)
 
 
 @pytest.fixture(scope="package")

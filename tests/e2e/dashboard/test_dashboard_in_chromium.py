@@ -105,19 +105,20 @@ def test_a_key_created_in_the_dashboard_works_with_the_sdk_until_it_is_revoked_t
     user.click("#create-key button[type=submit]")
     token = user.inner_text("#new-token").strip()
     assert token.startswith("lr-sk-")
-    sdk = openai.OpenAI(base_url=seeded.gateway.api, api_key=token, max_retries=0)
-    answer = sdk.chat.completions.create(model="fake/fake", messages=[{"role": "user", "content": "hi"}],
-                                         max_tokens=2)
-    assert answer.choices[0].message.content == "w0 w1"
-    seeded.a.generations.append(answer.id)
-    user.goto(f"{seeded.gateway.url}/dashboard/keys")
-    row = user.locator("#keys tr", has_text="browser-made")
-    assert "5.0/day" in row.inner_text()
-    row.locator("form.revoke button").click()
-    user.wait_for_url("**/dashboard/keys")
-    assert "revoked" in user.locator("#keys tr", has_text="browser-made").inner_text()
-    with pytest.raises(openai.AuthenticationError):
-        sdk.chat.completions.create(model="fake/fake", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
+    with openai.OpenAI(base_url=seeded.gateway.api, api_key=token, max_retries=0) as sdk:
+        answer = sdk.chat.completions.create(model="fake/fake", messages=[{"role": "user", "content": "hi"}],
+                                             max_tokens=2)
+        assert answer.choices[0].message.content == "w0 w1"
+        seeded.a.generations.append(answer.id)
+        user.goto(f"{seeded.gateway.url}/dashboard/keys")
+        row = user.locator("#keys tr", has_text="browser-made")
+        assert "5.0/day" in row.inner_text()
+        row.locator("form.revoke button").click()
+        user.wait_for_url("**/dashboard/keys")
+        assert "revoked" in user.locator("#keys tr", has_text="browser-made").inner_text()
+        with pytest.raises(openai.AuthenticationError):
+            sdk.chat.completions.create(model="fake/fake", messages=[{"role": "user", "content": "hi"}],
+                                        max_tokens=2)
 
 
 def test_the_csv_export_holds_the_same_rows_as_the_generation_api(user: Any, seeded: Seeded) -> None:
@@ -163,8 +164,9 @@ def test_the_operator_switches_accounts_and_changes_routing_defaults_for_the_nex
         page.click("#routing button[type=submit]")
         page.wait_for_url("**/dashboard/routing")
         assert page.inner_text("#source").startswith("ledger")
-        auto = seeded.b.sdk(seeded.gateway).chat.completions.create(
-            model="lowrouter/auto", messages=[{"role": "user", "content": "x"}], max_tokens=2)
+        with seeded.b.sdk(seeded.gateway) as sdk:
+            auto = sdk.chat.completions.create(
+                model="lowrouter/auto", messages=[{"role": "user", "content": "x"}], max_tokens=2)
         seeded.b.generations.append(auto.id)
         assert auto.model == "simulator/small"
     finally:
