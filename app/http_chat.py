@@ -115,7 +115,7 @@ async def completions(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(_encode(answer), media_type=JSON, headers=_headers(gw, p))
 
 
-async def _anthropic_sse(events: AsyncIterator[dict[str, Any] | bytes], message_id: str,
+async def _anthropic_sse(events: AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes], message_id: str,
                          model: str) -> AsyncIterator[bytes]:
     translator = OpenAIToAnthropicStream(message_id, model)
 
@@ -129,9 +129,11 @@ async def _anthropic_sse(events: AsyncIterator[dict[str, Any] | bytes], message_
             elif event is DONE:
                 for name, data in translator.close():
                     yield frame(name, data)
-            elif isinstance(event, dict):
-                for name, data in translator.feed(event):
-                    yield frame(name, data)
+            elif not isinstance(event, bytes):
+                chunks = event if isinstance(event, list) else [event]
+                out = b"".join(frame(name, data) for chunk in chunks for name, data in translator.feed(chunk))
+                if out:
+                    yield out
     finally:
         with anyio.CancelScope(shield=True):
             await events.aclose()  # type: ignore[attr-defined]

@@ -68,9 +68,10 @@ class _Progress:
         self.ttft_ms: float | None = None
 
 
-async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream]) -> AsyncIterator[dict[str, Any] | bytes]:
-    """The stream as events: `KEEPALIVE` while the upstream is being opened, each chunk as a dict
-    (the last one carries usage, or the error), and `DONE` after a successful end."""
+async def relay(gw: Gateway, p: Prepared,
+                opening: asyncio.Task[ChunkStream]) -> AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes]:
+    """The stream as events: `KEEPALIVE` while the upstream is being opened, lists of chunks as they
+    arrived together, one last chunk (usage, or the error), and `DONE` after a successful end."""
     created = int(time.time())
     progress = _Progress()
     stream: ChunkStream | None = None
@@ -86,11 +87,19 @@ async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream]) ->
             ended = True  # open_stream already recorded the failed generation
             yield error_chunk(p, created, e)
             return
+        ready = getattr(stream, "ready", None)
+        batch: list[dict[str, Any]] = []
         try:
             async for chunk in stream:
                 out = _rewrite(p, chunk, progress)
                 if out is not None:
-                    yield out
+                    batch.append(out)
+                # Chunks that arrived together leave together, in one write to the client.
+                if batch and (ready is None or not ready()):
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
         except UpstreamError as e:
             ended = True
             # A break after the first byte cannot fall over, but it still counts against the upstream.
@@ -176,11 +185,16 @@ async def _close(gw: Gateway, p: Prepared, progress: _Progress, *, status: str, 
                         cancelled=cancelled, error=error)
 
 
-async def openai_sse(events: AsyncIterator[dict[str, Any] | bytes]) -> AsyncIterator[bytes]:
+async def openai_sse(events: AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes]) -> AsyncIterator[bytes]:
     """OpenAI's framing: `data: {json}\n\n` per chunk, `: comment` keep-alives, `data: [DONE]`."""
     try:
         async for event in events:
-            yield event if isinstance(event, bytes) else sse(event)
+            if isinstance(event, bytes):
+                yield event
+            elif isinstance(event, list):
+                yield b"".join(sse(chunk) for chunk in event)
+            else:
+                yield sse(event)
     finally:
         with anyio.CancelScope(shield=True):
             await events.aclose()  # type: ignore[attr-defined]

@@ -12,7 +12,8 @@ from typing import Any
 
 import aiohttp
 
-from adapters.providers.openai_compatible import post_for_head, read_json_body, read_sse_data
+from adapters.providers.openai_compatible import post_for_head, read_json_body
+from adapters.providers.sse import SSEReader
 from domain.anthropic import (
     AnthropicToOpenAIStream,
     TranslationError,
@@ -46,9 +47,10 @@ def _stream_failed(e: UpstreamStreamError) -> UpstreamBadResponseError:
 class AnthropicChunkStream:
     """OpenAI chunks translated from an Anthropic SSE response, ending with one usage chunk."""
 
-    def __init__(self, response: aiohttp.ClientResponse, translator: AnthropicToOpenAIStream,
+    def __init__(self, response: aiohttp.ClientResponse, reader: SSEReader, translator: AnthropicToOpenAIStream,
                  first: list[dict[str, Any]], idle_s: float) -> None:
         self._response = response
+        self._reader = reader
         self._translator = translator
         self._first = first
         self._idle_s = idle_s
@@ -61,7 +63,7 @@ class AnthropicChunkStream:
         for chunk in pending:
             yield chunk
         while True:
-            event = await read_sse_data(self._response, self._idle_s)
+            event = await self._reader.next(self._idle_s)
             if event is None:
                 break
             try:
@@ -119,10 +121,11 @@ class AnthropicProvider:
         response = await post_for_head(self._session, f"{endpoint.base_url}/messages", request, self._headers,
                                        timeouts)
         translator = AnthropicToOpenAIStream("msg", model.id, int(time.time()))
+        reader = SSEReader(response)
         try:
             first: list[dict[str, Any]] = []
             while not first:
-                event = await read_sse_data(response, timeouts.first_byte_s)
+                event = await reader.next(timeouts.first_byte_s)
                 if event is None:
                     raise UpstreamBadResponseError("upstream stream ended before any chunk", retryable=True,
                                                    cause="garbage")
@@ -133,4 +136,4 @@ class AnthropicProvider:
         except BaseException:  # a failure, or the client gone while waiting
             response.close()
             raise
-        return AnthropicChunkStream(response, translator, first, timeouts.idle_s)
+        return AnthropicChunkStream(response, reader, translator, first, timeouts.idle_s)

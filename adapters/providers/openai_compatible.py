@@ -2,7 +2,7 @@
 
 Requests go out on one shared aiohttp session: measured here, aiohttp under concurrency is ~3×
 httpx with an aiohttp transport and ~15× plain httpx (docs/benchmarks.md). Streams are passed on
-chunk by chunk as they arrive; nothing is buffered beyond one SSE line.
+as they arrive: what one network read brings is relayed in one write; nothing waits for more.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from adapters.providers.http_errors import error_for_status, upstream_message
+from adapters.providers.http_errors import error_for_status
+from adapters.providers.sse import SSEReader
 from domain.catalogue import Endpoint, Model
 from domain.errors import (
     UpstreamBadResponseError,
@@ -30,10 +31,16 @@ _encode = msgspec.json.Encoder().encode
 class SSEChunkStream:
     """Decoded `data:` payloads of an OpenAI-style SSE response, up to `[DONE]`."""
 
-    def __init__(self, response: aiohttp.ClientResponse, first: dict[str, Any] | None, idle_s: float):
+    def __init__(self, response: aiohttp.ClientResponse, reader: SSEReader, first: dict[str, Any],
+                 idle_s: float) -> None:
         self._response = response
-        self._first = first
+        self._reader = reader
+        self._first: dict[str, Any] | None = first
         self._idle_s = idle_s
+
+    def ready(self) -> bool:
+        """Whether the next chunk has already arrived (the relay then sends them together)."""
+        return self._first is not None or self._reader.ready()
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()
@@ -43,47 +50,13 @@ class SSEChunkStream:
             first, self._first = self._first, None
             yield first
         while True:
-            chunk = await read_sse_data(self._response, self._idle_s)
+            chunk = await self._reader.next(self._idle_s)
             if chunk is None:
                 return
             yield chunk
 
     async def aclose(self) -> None:
         self._response.close()
-
-
-async def read_sse_data(response: aiohttp.ClientResponse, idle_s: float) -> dict[str, Any] | None:
-    """The next decoded `data:` object; None at `[DONE]` or the end of the body."""
-    content = response.content
-    while True:
-        try:
-            async with asyncio.timeout(idle_s):
-                line = await content.readline()
-        except TimeoutError as e:
-            raise UpstreamTimeoutError(f"upstream sent nothing for {idle_s:g} s", retryable=True,
-                                       cause="idle_timeout") from e
-        except aiohttp.ClientError as e:
-            raise UpstreamUnavailableError(f"upstream stream broke: {type(e).__name__}", retryable=True,
-                                           cause="reset") from e
-        if not line:
-            return None
-        if not line.startswith(b"data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == b"[DONE]":
-            return None
-        try:
-            decoded = _decode(payload)
-        except msgspec.DecodeError as e:
-            raise UpstreamBadResponseError("upstream sent a chunk that is not JSON", retryable=True,
-                                           cause="garbage") from e
-        if not isinstance(decoded, dict):
-            raise UpstreamBadResponseError("upstream sent a chunk that is not an object", retryable=True,
-                                           cause="garbage")
-        if "error" in decoded and not decoded.get("choices"):
-            raise UpstreamBadResponseError(f"upstream error in stream: {upstream_message(decoded)}",
-                                           retryable=True, cause="stream_error")
-        return decoded
 
 
 async def post_for_head(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
@@ -173,8 +146,9 @@ class OpenAICompatibleProvider:
                      timeouts: Timeouts) -> SSEChunkStream:
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
         response = await self._post(f"{endpoint.base_url}/chat/completions", body, timeouts)
+        reader = SSEReader(response)
         try:
-            first = await read_sse_data(response, timeouts.first_byte_s)
+            first = await reader.next(timeouts.first_byte_s)
         except BaseException:  # a failure, or the client gone while waiting
             response.close()
             raise
@@ -182,4 +156,4 @@ class OpenAICompatibleProvider:
             response.close()
             raise UpstreamBadResponseError("upstream stream ended before any chunk", retryable=True,
                                            cause="garbage")
-        return SSEChunkStream(response, first, timeouts.idle_s)
+        return SSEChunkStream(response, reader, first, timeouts.idle_s)
