@@ -29,6 +29,7 @@ from projections.routing_defaults import RoutingDefaultsBook
 
 log = logging.getLogger("lowrouter")
 LEDGER_FILE = "ledger.sqlite"
+DUCKDB_MEMORY_LIMIT = "96MB"
 PROJECTIONS_FILE = "projections.duckdb"
 
 
@@ -64,7 +65,10 @@ def open_ledger_for(settings: Settings, data_dir: Path) -> LedgerApp:
 
 
 def open_projections(data_dir: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(data_dir / PROJECTIONS_FILE), read_only=read_only)
+    """The DuckDB file, with a bounded buffer pool (DuckDB would otherwise take up to 80% of RAM for
+    caching; the gateway's own footprint is what operators size machines by)."""
+    return duckdb.connect(str(data_dir / PROJECTIONS_FILE), read_only=read_only,
+                          config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": 2})
 
 
 def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSession) -> Gateway:
