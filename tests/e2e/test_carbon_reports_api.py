@@ -15,7 +15,7 @@ import pytest
 
 from domain.eco import EcoInputs, estimate
 from tests.support.gateway import ADMIN_KEY, GatewayProcess, UpstreamSpec, config_text
-from tests.support.ledger_file import fingerprint, stored_events
+from tests.support.ledger_file import fingerprint, settled_fingerprint, stored_events
 from tests.support.synthetic_ledger import catalogue
 from tests.support.upstream import FakeUpstream
 
@@ -106,7 +106,7 @@ def test_a_restatement_recomputes_the_stored_inputs_and_leaves_the_ledger_byte_f
     events = estimated_inputs(carbon_gateway, account_a)
     assert len(events) == 3
     # No request writes to the ledger between the two fingerprints.
-    before = fingerprint(carbon_gateway.data_dir)
+    before = settled_fingerprint(carbon_gateway.data_dir)
     assert "ledger.sqlite" in before
     restated = carbon(carbon_gateway, keys["a1"], method="lowrouter-2025", group_by="day").json()
     as_csv = carbon(carbon_gateway, keys["a1"], method="lowrouter-2025", baseline="gpt-4o", format="csv")

@@ -31,3 +31,22 @@ def fingerprint(data_dir: Path) -> dict[str, str]:
             continue  # the shared-memory index holds reader marks, not ledger content
         out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+def settled_fingerprint(data_dir: Path, timeout_s: float = 15.0) -> dict[str, str]:
+    """The fingerprint once the gateway's background WAL checkpoint has nothing left to copy.
+
+    Checkpointing moves pages from the write-ahead log into the main file (same events, other
+    bytes), so the files are compared only once two readings a checkpoint interval apart agree.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    previous = fingerprint(data_dir)
+    while time.monotonic() < deadline:
+        time.sleep(1.5)
+        current = fingerprint(data_dir)
+        if current == previous:
+            return current
+        previous = current
+    raise AssertionError("the ledger files kept changing with no request in flight")
