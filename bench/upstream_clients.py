@@ -69,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.fast_upstream", str(port)], cwd=ROOT,
                                 stdout=subprocess.DEVNULL)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/")
-    except RuntimeError:
-        pass
+    wait_http(f"http://127.0.0.1:{port}/")
     try:
         results = asyncio.run(run(f"http://127.0.0.1:{port}/v1/chat/completions", args.requests,
                                   args.concurrency))
