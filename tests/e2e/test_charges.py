@@ -4,7 +4,6 @@ delivered (estimated, and marked so) for a stream without usage or cancelled by 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,15 +36,6 @@ def balance(gateway: GatewayProcess, token: str) -> Any:
                ["balance"])
 
 
-def record(gateway: GatewayProcess, token: str, generation_id: str) -> dict[str, Any]:
-    """The generation record, once the request has been closed in the ledger."""
-    deadline = time.monotonic() + 10
-    while True:
-        r = httpx.get(f"{gateway.api}/generation/{generation_id}", headers={"Authorization": f"Bearer {token}"})
-        data: dict[str, Any] = r.json()["data"] if r.status_code == 200 else {}
-        if data.get("completed_at") or time.monotonic() > deadline:
-            return data
-        time.sleep(0.05)
 
 
 def test_a_completion_costs_its_tokens_at_price_plus_fee(gateway: GatewayProcess, token: str) -> None:
@@ -54,7 +44,7 @@ def test_a_completion_costs_its_tokens_at_price_plus_fee(gateway: GatewayProcess
     # 14 × (0.01 + 0.0013)/1K + 7 × (0.02 + 0.0013)/1K = 0.0001582 + 0.0001491 = 0.0003073 → 0.000308
     assert answer.usage is not None
     assert dec(answer.usage.model_extra["cost"]) == credits_for(EXACT_PROMPT_TOKENS, 7) == dec("0.000308")
-    assert record(gateway, token, answer.id)["cost_credits"] == answer.usage.model_extra["cost"]
+    assert gateway.generation(token, answer.id)["cost_credits"] == answer.usage.model_extra["cost"]
     assert balance(gateway, token) == 1 - dec("0.000308")
 
 
@@ -62,7 +52,7 @@ def test_a_failed_request_with_no_upstream_answer_is_free(gateway: GatewayProces
     r = httpx.post(f"{gateway.api}/chat/completions", headers={"Authorization": f"Bearer {token}"},
                    json={"model": "fake/fail-500", "messages": MESSAGES, "max_tokens": 5})
     assert r.status_code >= 500
-    generation = record(gateway, token, r.headers["x-lowrouter-generation-id"])
+    generation = gateway.generation(token, r.headers["x-lowrouter-generation-id"])
     assert (generation["status"], generation["cost_credits"]) == ("upstream_error", 0)
     assert balance(gateway, token) == 1
 
@@ -77,7 +67,7 @@ def test_a_stream_without_upstream_usage_is_charged_on_an_estimate_marked_as_suc
     # "w0 w1 w2 w3 w4 " is 15 characters → 4 completion tokens estimated; the prompt estimate is 14
     assert (usage.prompt_tokens, usage.completion_tokens) == (EXACT_PROMPT_TOKENS, 4)
     assert dec(usage.model_extra["cost"]) == credits_for(EXACT_PROMPT_TOKENS, 4)
-    assert record(gateway, token, chunks[-1].id)["usage_estimated"] is True
+    assert gateway.generation(token, chunks[-1].id)["usage_estimated"] is True
 
 
 def test_a_stream_cancelled_by_the_client_pays_for_what_was_delivered(
@@ -89,7 +79,7 @@ def test_a_stream_cancelled_by_the_client_pays_for_what_was_delivered(
         first = json.loads(next(line for line in lines if line.startswith("data: "))[6:])
         for _ in range(6):
             next(lines)
-    generation = record(gateway, token, first["id"])
+    generation = gateway.generation(token, first["id"])
     assert generation["cancelled"] is True and generation["usage_estimated"] is True
     assert 0 < generation["completion_tokens"] < 60
     cost = dec(generation["cost_credits"])

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
@@ -40,11 +39,6 @@ def client(eco_gateway: GatewayProcess, key: str) -> Iterator[openai.OpenAI]:
         yield sdk
 
 
-def record(gateway: GatewayProcess, key: str, generation_id: str) -> dict[str, Any]:
-    r = httpx.get(f"{gateway.api}/generation/{generation_id}", headers={"Authorization": f"Bearer {key}"})
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
 
 
 def eco_events(gateway: GatewayProcess, generation_id: str) -> list[dict[str, Any]]:
@@ -62,7 +56,7 @@ def test_a_json_response_record_and_event_carry_the_same_estimate(
     assert {f: event["estimate"][f] for f in ECO_FIELDS} == eco
     assert event["methodology_version"] == eco["methodology_version"] == "ecologits-0.11"
     assert event["inputs"]["model"] == "llama-3.1-8b" and event["inputs"]["completion_tokens"] == 3
-    assert record(eco_gateway, key, completion.id)["eco"] == eco
+    assert eco_gateway.generation(key, completion.id)["eco"] == eco
     assert eco["energy_wh"] > 0 and eco["carbon_g"] > 0
 
 
@@ -76,7 +70,7 @@ def test_a_streamed_usage_chunk_record_and_event_carry_the_same_estimate(
     [event] = eco_events(eco_gateway, usage_chunk.id)
     assert {f: event["estimate"][f] for f in ECO_FIELDS} == eco
     assert event["inputs"]["completion_tokens"] == 4
-    assert record(eco_gateway, key, usage_chunk.id)["eco"] == eco
+    assert eco_gateway.generation(key, usage_chunk.id)["eco"] == eco
 
 
 def test_a_model_of_unknown_size_gets_no_eco_block_no_event_and_a_recorded_reason(
@@ -90,6 +84,6 @@ def test_a_model_of_unknown_size_gets_no_eco_block_no_event_and_a_recorded_reaso
         assert block["provider"] == "mystery"
         assert "eco" not in block
         assert eco_events(eco_gateway, generation_id) == []
-        stored = record(eco_gateway, key, generation_id)
+        stored = eco_gateway.generation(key, generation_id)
         assert stored["eco"] is None
         assert stored["eco_missing_reason"] == "active parameter count unknown for 'mystery-model-9000'"

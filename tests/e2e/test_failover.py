@@ -52,11 +52,6 @@ def client(gateway: GatewayProcess, key: str) -> Iterator[openai.OpenAI]:
         yield sdk
 
 
-def record(gateway: GatewayProcess, key: str, generation_id: str) -> dict[str, Any]:
-    r = httpx.get(f"{gateway.api}/generation/{generation_id}", headers={"Authorization": f"Bearer {key}"})
-    assert r.status_code == 200, r.text
-    data: dict[str, Any] = r.json()["data"]
-    return data
 
 
 def used_credits(gateway: GatewayProcess, key: str) -> float:
@@ -84,7 +79,7 @@ def test_a_failing_first_choice_falls_over_to_the_next_candidate_in_json(
     assert completion.choices[0].message.content == "w0 w1 w2"
     assert completion.model == "beta/fake"
     assert completion.model_extra["lowrouter"]["provider"] == "beta"
-    trace = record(gateway, key, completion.id)["routing_trace"]
+    trace = gateway.generation(key, completion.id)["routing_trace"]
     assert [(a["provider"], a["region"]) for a in trace["attempts"]] == [("alpha", "eu-west"), ("beta", "eu-west")]
     failure = trace["attempts"][0]["failure"]
     assert (failure["error_type"], failure["upstream_status"]) == (error_type, upstream_status)
@@ -108,7 +103,7 @@ def test_a_failing_first_choice_falls_over_to_the_next_candidate_when_streaming(
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "w0 w1 w2 "
     last = chunks[-1]
     assert last.model_extra["lowrouter"]["provider"] == "beta" and last.usage is not None
-    rec = record(gateway, key, last.id)
+    rec = gateway.generation(key, last.id)
     attempts = rec["routing_trace"]["attempts"]
     assert [(a["provider"], (a["failure"] or {}).get("error_type")) for a in attempts] == [
         ("alpha", error_type), ("beta", None)]
@@ -122,7 +117,7 @@ def test_when_the_only_candidate_in_the_region_fails_another_region_answers(
     completion = client.chat.completions.create(
         model="gamma/fake", messages=[{"role": "user", "content": "x"}], max_tokens=2)
     assert completion.model_extra["lowrouter"]["region"] == "us-east"
-    attempts = record(gateway, key, completion.id)["routing_trace"]["attempts"]
+    attempts = gateway.generation(key, completion.id)["routing_trace"]["attempts"]
     assert [a["region"] for a in attempts] == ["eu-west", "us-east"]
 
 
@@ -153,7 +148,7 @@ def test_a_region_pinned_by_the_key_whose_upstreams_all_fail_gives_503_and_never
                                "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 503, r.text
     assert len(fakes["alpha-us"].requests) == elsewhere
-    gen = record(gateway, pinned, r.headers["x-lowrouter-generation-id"])
+    gen = gateway.generation(pinned, r.headers["x-lowrouter-generation-id"])
     assert (gen["status"], gen["cost_credits"]) == ("upstream_error", 0)
 
 
@@ -200,6 +195,6 @@ def test_a_failure_after_the_first_byte_ends_the_stream_with_an_error_chunk(
     last = httpx.Response(200, content=lines[-1][6:]).json()
     assert last["choices"][0]["finish_reason"] == "error"
     assert last["error"]["type"] and last["error"]["message"]
-    gen = record(gateway, key, last["id"])
+    gen = gateway.generation(key, last["id"])
     assert (gen["status"], gen["finish_reason"]) == ("upstream_error", "error")
     assert len(gen["routing_trace"]["attempts"]) == 1

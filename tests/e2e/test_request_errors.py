@@ -86,11 +86,6 @@ def test_an_oversized_body_is_a_413_and_writes_nothing(gw: GatewayProcess, key: 
     assert ledger_position(gw) == before
 
 
-def record(gw: GatewayProcess, key: str, generation_id: str) -> dict[str, object]:
-    r = httpx.get(f"{gw.api}/generation/{generation_id}", headers={"Authorization": f"Bearer {key}"})
-    assert r.status_code == 200, r.text
-    data: dict[str, object] = r.json()["data"]
-    return data
 
 
 @pytest.mark.parametrize(("model", "status", "error_type"), [
@@ -104,7 +99,7 @@ def test_a_failing_upstream_gets_its_status_and_a_complete_free_record(
     assert_error(r, status, error_type)
     generation_id = r.headers["x-lowrouter-generation-id"]
     assert "x-credit-balance" in r.headers
-    rec = record(gw, key, generation_id)
+    rec = gw.generation(key, generation_id)
     assert rec["status"] == "upstream_error" and rec["http_status"] == status
     assert rec["cost_credits"] == 0 and rec["completed_at"] is not None
     trace = rec["routing_trace"]
@@ -127,7 +122,7 @@ def test_an_upstream_failure_after_the_first_byte_ends_the_stream_with_an_error_
     assert last["choices"][0]["finish_reason"] == "error"
     delivered = sum(len(c["delta"].get("content") or "") for e in events[:-1]
                     for c in msgspec.json.decode(e)["choices"])
-    rec = record(gw, key, last["id"])
+    rec = gw.generation(key, last["id"])
     assert rec["status"] == "upstream_error" and rec["finish_reason"] == "error"
     # No usage came from the upstream: what was relayed is estimated at four characters a token.
     assert rec["usage_estimated"] is True

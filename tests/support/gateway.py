@@ -119,6 +119,19 @@ class GatewayProcess:
         return httpx.request(method, self.api + path, json=json, timeout=30,
                              headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
+    def generation(self, key: str, generation_id: str, timeout_s: float = 10) -> dict[str, Any]:
+        """The accounting record of a generation, read with `key`, once it has been closed in the
+        ledger (a cancelled stream is closed just after the client went away)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            r = httpx.get(f"{self.api}/generation/{generation_id}", headers={"Authorization": f"Bearer {key}"},
+                          timeout=30)
+            assert r.status_code == 200, r.text
+            data: dict[str, Any] = r.json()["data"]
+            if data.get("completed_at") or time.monotonic() > deadline:
+                return data
+            time.sleep(0.05)
+
     def new_account(self, credits: str | None = "100", name: str = "test") -> str:
         r = self.admin("POST", "/admin/accounts", {"name": name})
         assert r.status_code == 201, r.text
