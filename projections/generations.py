@@ -62,7 +62,8 @@ SELECT
     any_value(d.estimate.accuracy) FILTER (WHERE {_ECO}),
     any_value(d.methodology_version) FILTER (WHERE {_ECO}),
     CASE WHEN count(*) FILTER (WHERE {_ECO}) > 0 THEN '' ELSE {_usage('eco_note')} END,
-    max(position)
+    max(position),
+    coalesce({_usage('uncharged_micro')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED}))
 FROM staged
 WHERE name LIKE '{G}%'
 GROUP BY aggregate_id
@@ -100,7 +101,8 @@ ON CONFLICT (generation_id) DO UPDATE SET
     eco_accuracy = coalesce(excluded.eco_accuracy, generations.eco_accuracy),
     eco_methodology = coalesce(excluded.eco_methodology, generations.eco_methodology),
     eco_missing_reason = coalesce(excluded.eco_missing_reason, generations.eco_missing_reason),
-    position = greatest(excluded.position, generations.position)
+    position = greatest(excluded.position, generations.position),
+    uncharged_micro = coalesce(excluded.uncharged_micro, generations.uncharged_micro)
 """
 
 UPSERT_ATTEMPTS = f"""

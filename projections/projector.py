@@ -69,7 +69,7 @@ EVENT_FIELDS = {
     "status": "VARCHAR", "http_status": "INTEGER", "finish_reason": "VARCHAR", "prompt_tokens": "BIGINT",
     "completion_tokens": "BIGINT", "cached_tokens": "BIGINT", "usage_estimated": "BOOLEAN", "cost_micro": "BIGINT",
     "latency_ms": "DOUBLE", "generation_ms": "DOUBLE", "cancelled": "BOOLEAN", "eco_note": "VARCHAR",
-    "methodology_version": "VARCHAR", "inputs": "JSON",
+    "methodology_version": "VARCHAR", "inputs": "JSON", "uncharged_micro": "BIGINT",
     "estimate": {"energy_wh": "DOUBLE", "carbon_g": "DOUBLE", "carbon_per_1k_tokens_g": "DOUBLE",
                  "embodied_carbon_g": "DOUBLE", "accuracy": "VARCHAR"},
     "name": "VARCHAR", "amount_micro": "BIGINT", "reference": "VARCHAR", "actor": "VARCHAR", "key_hash": "VARCHAR",

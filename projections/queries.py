@@ -58,6 +58,7 @@ def generation_record(cur: duckdb.DuckDBPyConnection, generation_id: str) -> dic
         "http_status": g["http_status"],
         "error_type": g["error_type"],
         "cost_credits": None if g["cost_micro"] is None else credits_number(g["cost_micro"]),
+        "uncharged_credits": credits_number(g["uncharged_micro"] or 0),
         "eco": eco,
         "eco_missing_reason": g["eco_missing_reason"] or None,
         "routing_trace": {

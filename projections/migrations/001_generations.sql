@@ -33,7 +33,8 @@ CREATE TABLE generations (
     eco_accuracy       VARCHAR,              -- accurate | medium | gross
     eco_methodology    VARCHAR,              -- methodology version of the estimate
     eco_missing_reason VARCHAR,              -- why there is no estimate, when there is none
-    position           BIGINT                -- ledger position of the last event applied to this row
+    position           BIGINT,               -- ledger position of the last event applied to this row
+    uncharged_micro    BIGINT                -- cost above the reservation that balance or limits could not cover
 );
 
 -- Every upstream attempt of a generation: the router's pick, the candidates, and any failure.
