@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -19,16 +20,26 @@ class UpstreamRateLimitedError(UpstreamUnavailableError):
     type = "upstream_rate_limited"
 
 
+# Anything shaped like a credential: provider keys (sk-…, sk-ant-…, gsk_…, xai-…), our own keys, and
+# bearer tokens. Upstreams sometimes quote the key they were given in their error message.
+_SECRET = re.compile(r"(?i)(bearer\s+\S+|\b(?:sk|gsk|xai|lr-sk|lr-ctl|pk|rk)[-_][A-Za-z0-9_\-*.]{6,})")
+
+
+def redact(text: str) -> str:
+    """The text with anything shaped like a key replaced, so it can reach clients, logs and events."""
+    return _SECRET.sub("[redacted]", text)
+
+
 def upstream_message(decoded: Any) -> str:
-    """The upstream's own error message, if it sent one in a known shape (truncated)."""
+    """The upstream's own error message, if it sent one in a known shape (truncated, keys redacted)."""
     if isinstance(decoded, dict):
         err = decoded.get("error")
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return str(err["message"])[:300]
+            return redact(str(err["message"])[:300])
         if isinstance(err, str):
-            return err[:300]
+            return redact(err[:300])
         if isinstance(decoded.get("message"), str):
-            return str(decoded["message"])[:300]
+            return redact(str(decoded["message"])[:300])
     return "no message"
 
 
