@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, Protocol
 
 import duckdb
@@ -140,9 +141,10 @@ class Projector:
         """Call `follower` after each committed batch with its events decoded (only those named)."""
         self._followers.append((follower, names))
 
-    def run_once(self) -> int:
-        """Apply one batch; return how many events it held (0 when caught up)."""
-        raw = self._read(self.position, self._batch_size)
+    def run_once(self, raw: Sequence[RawRow] | None = None) -> int:
+        """Apply one batch (read now, unless given); return how many events it held (0 when caught up)."""
+        if raw is None:
+            raw = self._read(self.position, self._batch_size)
         if not raw:
             return 0
         rows = [(r[0], r[1], r[2], short_name(r[3]), r[4].decode()) for r in raw]
@@ -185,15 +187,30 @@ class Projector:
         return len(rows)
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Apply batches until the log is exhausted; return the events applied."""
+        """Apply batches until the log is exhausted; return the events applied.
+
+        The next batch is read from the ledger on a helper thread while DuckDB applies this one
+        (both release the GIL while they work), which is most of a replay's speed.
+        """
         total = 0
-        while True:
-            n = self.run_once()
-            total += n
-            if progress is not None and n:
-                progress(total, self.position)
-            if n == 0:
-                return total
+        with ThreadPoolExecutor(1, thread_name_prefix="projector-read") as reader:
+            batch = self._read(self.position, self._batch_size)
+            while batch:
+                upcoming = reader.submit(self._read, batch[-1][0], self._batch_size)
+                try:
+                    n = self.run_once(batch)
+                except BaseException:
+                    upcoming.cancel()
+                    raise
+                if n == 0:  # the batch was already applied elsewhere: read again from where we are
+                    upcoming.cancel()
+                    batch = self._read(self.position, self._batch_size)
+                    continue
+                total += n
+                if progress is not None:
+                    progress(total, self.position)
+                batch = upcoming.result()
+        return total
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="projector", daemon=True)
