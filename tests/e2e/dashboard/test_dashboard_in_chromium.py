@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,28 @@ def test_the_csv_export_holds_the_same_rows_as_the_generation_api(user: Any, see
         assert int(r["total_tokens"]) == record["total_tokens"]
         assert float(r["cost_credits"]) == pytest.approx(record["cost_credits"], abs=1e-6)
         assert float(r["eco_carbon_g"]) == pytest.approx(record["eco"]["carbon_g"])
+
+
+def test_the_csv_export_holds_the_same_rows_as_lowrouter_sql(user: Any, seeded: Seeded) -> None:
+    user.goto(f"{seeded.gateway.url}/dashboard")
+    with user.expect_download() as info:
+        user.click("#export")
+    exported = {r["generation_id"]: r for r in csv.DictReader(io.StringIO(
+        Path(info.value.path()).read_text(encoding="utf-8")))}
+    query = ("SELECT generation_id, total_tokens, cost_micro FROM generations "
+             f"WHERE account_id = '{seeded.a.account_id}' ORDER BY generation_id")
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "sql", query, "--format", "json",
+         "--config", str(seeded.gateway.root / "config.toml"), "--data-dir", str(seeded.gateway.data_dir)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    if len(rows) == 1 and isinstance(rows[0], list):
+        rows = rows[0]
+    assert sorted(r["generation_id"] for r in rows) == sorted(exported)
+    for r in rows:
+        assert int(exported[r["generation_id"]]["total_tokens"]) == r["total_tokens"]
+        assert float(exported[r["generation_id"]]["cost_credits"]) == pytest.approx(r["cost_micro"] / 1e6)
 
 
 def test_the_credits_and_model_pages_render_within_the_size_limit(user: Any, seeded: Seeded) -> None:
