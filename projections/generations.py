@@ -11,6 +11,14 @@ from __future__ import annotations
 import duckdb
 
 G = "Generation."
+COLUMNS = (
+    "generation_id", "created_at", "completed_at", "account_id", "key_id", "endpoint", "requested_model",
+    "resolved_model", "provider", "region", "streamed", "prompt_tokens", "completion_tokens", "total_tokens",
+    "cached_tokens", "usage_estimated", "latency_ms", "generation_ms", "ttft_ms", "cancelled", "finish_reason",
+    "status", "http_status", "error_type", "cost_micro", "reserved_micro", "attempts", "eco_energy_wh",
+    "eco_carbon_g", "eco_carbon_per_1k_g", "eco_accuracy", "eco_methodology", "eco_missing_reason", "position",
+    "uncharged_micro",
+)
 _RECEIVED = f"name = '{G}RequestReceived'"
 _USAGE = f"name = '{G}UsageRecorded'"
 _ENDED = f"name IN ('{G}UsageRecorded', '{G}Abandoned')"
@@ -23,8 +31,10 @@ def _usage(field: str, cast: str = "") -> str:
     return f"any_value({value}) FILTER (WHERE {_USAGE})"
 
 
-UPSERT_GENERATIONS = f"""
-INSERT INTO generations
+# One row per generation of the batch, with whether its RequestReceived is in the batch (a new row)
+# or not (the rest of a generation begun in an earlier batch).
+BATCH_SELECT = f"""
+SELECT * FROM (
 SELECT
     aggregate_id,
     max(ts) FILTER (WHERE {_RECEIVED}),
@@ -63,46 +73,58 @@ SELECT
     any_value(d.methodology_version) FILTER (WHERE {_ECO}),
     CASE WHEN count(*) FILTER (WHERE {_ECO}) > 0 THEN '' ELSE {_usage('eco_note')} END,
     max(position),
-    coalesce({_usage('uncharged_micro')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED}))
+    coalesce({_usage('uncharged_micro')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    count(*) FILTER (WHERE {_RECEIVED}) > 0 AS has_received
 FROM staged
 WHERE name LIKE '{G}%'
 GROUP BY aggregate_id
-ON CONFLICT (generation_id) DO UPDATE SET
-    created_at = coalesce(excluded.created_at, generations.created_at),
-    completed_at = coalesce(excluded.completed_at, generations.completed_at),
-    account_id = coalesce(excluded.account_id, generations.account_id),
-    key_id = coalesce(excluded.key_id, generations.key_id),
-    endpoint = coalesce(excluded.endpoint, generations.endpoint),
-    requested_model = coalesce(excluded.requested_model, generations.requested_model),
-    resolved_model = coalesce(excluded.resolved_model, generations.resolved_model),
-    provider = coalesce(excluded.provider, generations.provider),
-    region = coalesce(excluded.region, generations.region),
-    streamed = coalesce(excluded.streamed, generations.streamed),
-    prompt_tokens = coalesce(excluded.prompt_tokens, generations.prompt_tokens),
-    completion_tokens = coalesce(excluded.completion_tokens, generations.completion_tokens),
-    total_tokens = coalesce(excluded.total_tokens, generations.total_tokens),
-    cached_tokens = coalesce(excluded.cached_tokens, generations.cached_tokens),
-    usage_estimated = coalesce(excluded.usage_estimated, generations.usage_estimated),
-    latency_ms = coalesce(excluded.latency_ms, generations.latency_ms),
-    generation_ms = coalesce(excluded.generation_ms, generations.generation_ms),
-    ttft_ms = coalesce(generations.ttft_ms, excluded.ttft_ms),
-    cancelled = coalesce(excluded.cancelled, generations.cancelled),
-    finish_reason = coalesce(excluded.finish_reason, generations.finish_reason),
-    status = CASE WHEN excluded.status = 'in_flight' THEN coalesce(generations.status, excluded.status)
-                  ELSE coalesce(excluded.status, generations.status) END,
-    http_status = coalesce(excluded.http_status, generations.http_status),
-    error_type = coalesce(excluded.error_type, generations.error_type),
-    cost_micro = coalesce(excluded.cost_micro, generations.cost_micro),
-    reserved_micro = coalesce(excluded.reserved_micro, generations.reserved_micro),
-    attempts = greatest(excluded.attempts, generations.attempts),
-    eco_energy_wh = coalesce(excluded.eco_energy_wh, generations.eco_energy_wh),
-    eco_carbon_g = coalesce(excluded.eco_carbon_g, generations.eco_carbon_g),
-    eco_carbon_per_1k_g = coalesce(excluded.eco_carbon_per_1k_g, generations.eco_carbon_per_1k_g),
-    eco_accuracy = coalesce(excluded.eco_accuracy, generations.eco_accuracy),
-    eco_methodology = coalesce(excluded.eco_methodology, generations.eco_methodology),
-    eco_missing_reason = coalesce(excluded.eco_missing_reason, generations.eco_missing_reason),
-    position = greatest(excluded.position, generations.position),
-    uncharged_micro = coalesce(excluded.uncharged_micro, generations.uncharged_micro)
+) AS t({", ".join(COLUMNS)}, has_received)
+"""
+CREATE_BATCH = f"CREATE TEMP TABLE IF NOT EXISTS generation_batch AS {BATCH_SELECT} LIMIT 0"
+BATCH_GENERATIONS = f"DELETE FROM generation_batch; INSERT INTO generation_batch {BATCH_SELECT}"
+# New generations are plain inserts (an upsert costs several times more in DuckDB); the others,
+# few, are merged into their rows.
+INSERT_NEW_GENERATIONS = (
+    "INSERT INTO generations SELECT * EXCLUDE (has_received) FROM generation_batch WHERE has_received")
+MERGE_CONTINUED_GENERATIONS = """
+UPDATE generations SET
+    created_at = coalesce(b.created_at, generations.created_at),
+    completed_at = coalesce(b.completed_at, generations.completed_at),
+    account_id = coalesce(b.account_id, generations.account_id),
+    key_id = coalesce(b.key_id, generations.key_id),
+    endpoint = coalesce(b.endpoint, generations.endpoint),
+    requested_model = coalesce(b.requested_model, generations.requested_model),
+    resolved_model = coalesce(b.resolved_model, generations.resolved_model),
+    provider = coalesce(b.provider, generations.provider),
+    region = coalesce(b.region, generations.region),
+    streamed = coalesce(b.streamed, generations.streamed),
+    prompt_tokens = coalesce(b.prompt_tokens, generations.prompt_tokens),
+    completion_tokens = coalesce(b.completion_tokens, generations.completion_tokens),
+    total_tokens = coalesce(b.total_tokens, generations.total_tokens),
+    cached_tokens = coalesce(b.cached_tokens, generations.cached_tokens),
+    usage_estimated = coalesce(b.usage_estimated, generations.usage_estimated),
+    latency_ms = coalesce(b.latency_ms, generations.latency_ms),
+    generation_ms = coalesce(b.generation_ms, generations.generation_ms),
+    ttft_ms = coalesce(generations.ttft_ms, b.ttft_ms),
+    cancelled = coalesce(b.cancelled, generations.cancelled),
+    finish_reason = coalesce(b.finish_reason, generations.finish_reason),
+    status = CASE WHEN b.status = 'in_flight' THEN coalesce(generations.status, b.status)
+                  ELSE coalesce(b.status, generations.status) END,
+    http_status = coalesce(b.http_status, generations.http_status),
+    error_type = coalesce(b.error_type, generations.error_type),
+    cost_micro = coalesce(b.cost_micro, generations.cost_micro),
+    reserved_micro = coalesce(b.reserved_micro, generations.reserved_micro),
+    attempts = greatest(b.attempts, generations.attempts),
+    eco_energy_wh = coalesce(b.eco_energy_wh, generations.eco_energy_wh),
+    eco_carbon_g = coalesce(b.eco_carbon_g, generations.eco_carbon_g),
+    eco_carbon_per_1k_g = coalesce(b.eco_carbon_per_1k_g, generations.eco_carbon_per_1k_g),
+    eco_accuracy = coalesce(b.eco_accuracy, generations.eco_accuracy),
+    eco_methodology = coalesce(b.eco_methodology, generations.eco_methodology),
+    eco_missing_reason = coalesce(b.eco_missing_reason, generations.eco_missing_reason),
+    position = greatest(b.position, generations.position),
+    uncharged_micro = coalesce(b.uncharged_micro, generations.uncharged_micro)
+FROM generation_batch AS b
+WHERE generations.generation_id = b.generation_id AND NOT b.has_received
 """
 
 UPSERT_ATTEMPTS = f"""
@@ -139,10 +161,15 @@ class GenerationsProjection:
     name = "generations"
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Nothing to prepare: the statements read the projector's `staged` table."""
+        """The per-batch scratch table, created once (the statements read the projector's `staged`)."""
+        con.execute(CREATE_BATCH)
 
     def apply(self, con: duckdb.DuckDBPyConnection, names: frozenset[str]) -> None:
         if any(n.startswith(G) for n in names):
-            con.execute(UPSERT_GENERATIONS)
+            con.execute(BATCH_GENERATIONS)
+            con.execute(INSERT_NEW_GENERATIONS)
+            continued = con.execute("SELECT count(*) FROM generation_batch WHERE NOT has_received").fetchone()
+            if continued and continued[0]:
+                con.execute(MERGE_CONTINUED_GENERATIONS)
         if f"{G}RouteResolved" in names or f"{G}AttemptFailed" in names:
             con.execute(UPSERT_ATTEMPTS)
