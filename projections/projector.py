@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import duckdb
 import msgspec
@@ -272,12 +272,3 @@ def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
 
-
-def lag(projector: Projector, source: NotificationSource) -> int:
-    """How many log positions the projections are behind."""
-    top = source.max_notification_id() or 0
-    return max(top - projector.position, 0)
-
-
-def describe(projector: Projector) -> dict[str, Any]:
-    return {"position": projector.position, "events_applied": projector.events_applied}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.integration.conftest import PG, require_postgres
+from tests.integration.conftest import PG, temporary_schema
 from tests.support.gateway import GatewayProcess, UpstreamSpec, config_text
 from tests.support.upstream import FakeUpstream
 
@@ -20,17 +19,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def schema() -> Iterator[str]:
-    require_postgres()
-    import psycopg
-
-    name = "lr_e2e_" + secrets.token_hex(4)
-    with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
-                         autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    yield name
-    with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
-                         autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
+    with temporary_schema("lr_e2e_") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

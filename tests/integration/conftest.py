@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,20 +36,30 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture()
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards."""
+@contextmanager
+def temporary_schema(prefix: str = "lr_test_") -> Iterator[str]:
+    """A fresh schema in the test database (skips, or fails in CI, without a server), then dropped."""
     require_postgres()
     import psycopg
 
-    schema = "lr_test_" + secrets.token_hex(4)
-    with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
-                         autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield schema
-    with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
-                         autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    schema = prefix + secrets.token_hex(4)
+
+    def run(sql: str) -> None:
+        with psycopg.connect(host=PG["host"], port=int(PG["port"]), user=PG["user"], dbname=PG["dbname"],
+                             autocommit=True) as conn:
+            conn.execute(sql)
+
+    run(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        run(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture()
+def postgres_schema() -> Iterator[str]:
+    with temporary_schema() as schema:
+        yield schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -92,11 +92,15 @@ class FakeUpstream:
             return web.Response(text="<html>not json</html>", content_type="application/json")
         return None
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
+    async def _receive(self, request: web.Request) -> tuple[dict[str, Any], str, web.StreamResponse | None]:
+        """Record the request; its behaviour, and the failure answer when the behaviour is one."""
         body = await request.json()
         self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
         behaviour = self._behaviour(request, body)
-        failed = await self._fail_first(request, behaviour)
+        return body, behaviour, await self._fail_first(request, behaviour)
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body, behaviour, failed = await self._receive(request)
         if failed is not None:
             return failed
         n = int(request.headers.get("x-test-tokens") or body.get("max_tokens") or 5)
@@ -157,10 +161,7 @@ class FakeUpstream:
         })
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
-        behaviour = self._behaviour(request, body)
-        failed = await self._fail_first(request, behaviour)
+        body, behaviour, failed = await self._receive(request)
         if failed is not None:
             return failed
         from tests.support.anthropic_replies import anthropic_reply
