@@ -68,7 +68,7 @@ def open_projections(data_dir: Path, read_only: bool = False) -> duckdb.DuckDBPy
     """The DuckDB file, with a bounded buffer pool (DuckDB would otherwise take up to 80% of RAM for
     caching; the gateway's own footprint is what operators size machines by)."""
     return duckdb.connect(str(data_dir / PROJECTIONS_FILE), read_only=read_only,
-                          config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": 2})
+                          config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": 1})
 
 
 def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSession) -> Gateway:

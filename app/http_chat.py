@@ -36,7 +36,7 @@ def _gateway(request: Request[Any, Any, Any]) -> Gateway:
     return gw
 
 
-def _decode_body(body: bytes) -> dict[str, Any]:
+def decode_body(body: bytes) -> dict[str, Any]:
     try:
         raw = _decode(body)
     except msgspec.DecodeError as e:
@@ -48,50 +48,49 @@ def _decode_body(body: bytes) -> dict[str, Any]:
 
 async def _authenticated(request: Request[Any, Any, Any], gw: Gateway) -> KeyRecord:
     key = require_key(authenticate(gw, request.headers.get("authorization"), request.headers.get("x-api-key")))
-    request.state.lowrouter_headers = _balance_header(gw, key.account_id)
-    request.state.lowrouter_balance = lambda: _balance_header(gw, key.account_id)
+    request.state.lowrouter_headers = balance_header(gw, key.account_id)
+    request.state.lowrouter_balance = lambda: balance_header(gw, key.account_id)
     return key
 
 
-def _balance_header(gw: Gateway, account_id: str) -> dict[str, str]:
+def balance_header(gw: Gateway, account_id: str) -> dict[str, str]:
     return {"X-Credit-Balance": f"{credits_number(gw.credits.available(account_id)):.6f}"}
 
 
-def _headers(gw: Gateway, p: Prepared, with_route: bool = True) -> dict[str, str]:
-    headers = {"X-LowRouter-Generation-ID": p.generation.id, **_balance_header(gw, p.key.account_id)}
+def response_headers(gw: Gateway, p: Prepared, with_route: bool = True) -> dict[str, str]:
+    headers = {"X-LowRouter-Generation-ID": p.generation.id, **balance_header(gw, p.key.account_id)}
     if with_route:
         headers["X-LowRouter-Provider"] = p.attempt.candidate.provider
         headers["X-LowRouter-Region"] = p.attempt.candidate.region
     return headers
 
 
-async def _begin_stream(gw: Gateway, p: Prepared, request: Request[Any, Any, Any]) -> tuple[
-        asyncio.Task[Any], dict[str, str]]:
+async def begin_stream(gw: Gateway, p: Prepared) -> tuple[asyncio.Task[Any], dict[str, str]]:
     """Open the upstream stream; errors before the first byte become real HTTP statuses unless the
-    upstream takes longer than `keepalive_after_s`, after which the response starts with keep-alives."""
+    upstream takes longer than `keepalive_after_s`, after which the response starts with keep-alives.
+    Returns the opening task and the response's headers."""
     opening = asyncio.create_task(open_stream(gw, p))
     await asyncio.wait({opening}, timeout=gw.settings.routing.keepalive_after_s)
-    request.state.lowrouter_headers = _headers(gw, p, with_route=False)
     if opening.done():
         error = opening.exception()
         if error is not None:
             raise error
-        return opening, _headers(gw, p)
-    return opening, _headers(gw, p, with_route=False)
+        return opening, response_headers(gw, p)
+    return opening, response_headers(gw, p, with_route=False)
 
 
 @post(["/chat/completions"], status_code=200, summary="Create a chat completion (OpenAI-compatible)")
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     gw = _gateway(request)
     key = await _authenticated(request, gw)
-    raw = _decode_body(await request.body())
+    raw = decode_body(await request.body())
     req = parse_chat(raw)
     p = await prepare(gw, key, raw, "chat", request.headers.get("x-lowrouter-region"), req)
-    request.state.lowrouter_headers = _headers(gw, p, with_route=False)
+    request.state.lowrouter_headers = response_headers(gw, p, with_route=False)
     if not req.stream:
         answer, _ = await complete_json(gw, p)
-        return Response(_encode(answer), media_type=JSON, headers=_headers(gw, p))
-    opening, headers = await _begin_stream(gw, p, request)
+        return Response(_encode(answer), media_type=JSON, headers=response_headers(gw, p))
+    opening, headers = await begin_stream(gw, p)
     return Stream(openai_sse(relay(gw, p, opening)), media_type="text/event-stream",
                   headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -100,7 +99,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
 async def completions(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = _gateway(request)
     key = await _authenticated(request, gw)
-    raw = _decode_body(await request.body())
+    raw = decode_body(await request.body())
     prompt = raw.get("prompt")
     if not isinstance(prompt, str | list):
         raise InvalidRequestError("prompt must be a string or a list of strings", param="prompt")
@@ -109,10 +108,10 @@ async def completions(request: Request[Any, Any, Any]) -> Response[bytes]:
     text = prompt if isinstance(prompt, str) else "\n".join(str(x) for x in prompt)
     req = parse_chat({**raw, "messages": [{"role": "user", "content": text}]})
     p = await prepare(gw, key, raw, "completions", request.headers.get("x-lowrouter-region"), req)
-    request.state.lowrouter_headers = _headers(gw, p, with_route=False)
+    request.state.lowrouter_headers = response_headers(gw, p, with_route=False)
     answer, _ = await complete_json(gw, p)
     answer["object"] = "text_completion"
-    return Response(_encode(answer), media_type=JSON, headers=_headers(gw, p))
+    return Response(_encode(answer), media_type=JSON, headers=response_headers(gw, p))
 
 
 async def _anthropic_sse(events: AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes], message_id: str,
@@ -150,19 +149,19 @@ async def anthropic_messages(request: Request[Any, Any, Any]) -> Response[bytes]
 async def _anthropic_messages(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     gw = _gateway(request)
     key = await _authenticated(request, gw)
-    raw = _decode_body(await request.body())
+    raw = decode_body(await request.body())
     try:
         body = anthropic_request_to_openai(raw)
     except TranslationError as e:
         raise InvalidRequestError(str(e), param=e.field) from None
     req = parse_chat(body)
     p = await prepare(gw, key, body, "messages", request.headers.get("x-lowrouter-region"), req)
-    request.state.lowrouter_headers = _headers(gw, p, with_route=False)
+    request.state.lowrouter_headers = response_headers(gw, p, with_route=False)
     if not req.stream:
         answer, _ = await complete_json(gw, p)
         message = openai_response_to_anthropic(answer, message_id=p.generation.id)
         message["usage"]["cost"] = answer["usage"]["cost"]
-        return Response(_encode(message), media_type=JSON, headers=_headers(gw, p))
-    opening, headers = await _begin_stream(gw, p, request)
+        return Response(_encode(message), media_type=JSON, headers=response_headers(gw, p))
+    opening, headers = await begin_stream(gw, p)
     return Stream(_anthropic_sse(relay(gw, p, opening), p.generation.id, p.attempt.candidate.model),
                   media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})

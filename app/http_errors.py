@@ -18,17 +18,24 @@ _HTTP_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "
                404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 429: "rate_limited"}
 
 
+def error_body(error: GatewayError) -> bytes:
+    return _encode(error.body())
+
+
+def plain_error_body(status: int, message: str, error_type: str | None = None) -> bytes:
+    return _encode({"error": {"message": message, "type": error_type or _HTTP_TYPES.get(status, "error"),
+                              "code": status, "param": None, "metadata": {}}})
+
+
 def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> Response[bytes]:
     out = dict(headers or {})
     if error.retry_after is not None:
         out["Retry-After"] = str(error.retry_after)
-    return Response(_encode(error.body()), status_code=error.status, media_type="application/json", headers=out)
+    return Response(error_body(error), status_code=error.status, media_type="application/json", headers=out)
 
 
 def plain_error(status: int, message: str, error_type: str | None = None) -> Response[bytes]:
-    body = {"error": {"message": message, "type": error_type or _HTTP_TYPES.get(status, "error"),
-                      "code": status, "param": None, "metadata": {}}}
-    return Response(_encode(body), status_code=status, media_type="application/json")
+    return Response(plain_error_body(status, message, error_type), status_code=status, media_type="application/json")
 
 
 def on_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:

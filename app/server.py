@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -12,28 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import msgspec
 from litestar import Litestar, Request, Response, Router, get
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from app import http_admin, http_carbon, http_chat, http_credit_ledger, http_read, http_sql
+from app.access_log import record_access
+from app.asgi_chat import ChatFastPath
 from app.composition import build_gateway
 from app.control import remove_control_file, write_control_file
 from app.dashboard.context import template_config
 from app.dashboard.routes import dashboard_router
 from app.http_errors import EXCEPTION_HANDLERS
-from app.metrics import METRICS, metrics_response
+from app.metrics import metrics_response
 from app.settings import Settings
 from domain.api_key import hash_key
-
-log = logging.getLogger("lowrouter.access")
-_encode = msgspec.json.Encoder().encode
-
-
-def _line(fields: dict[str, Any]) -> str:
-    return _encode(fields).decode()
 
 API_HANDLERS = [
     http_chat.chat_completions, http_chat.completions, http_chat.anthropic_messages,
@@ -85,18 +78,14 @@ def access_log(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, capture)
         finally:
-            elapsed = time.perf_counter() - started
-            path = http["path"]
-            METRICS.observe(http["method"], path, status, elapsed)
-            if log.isEnabledFor(logging.INFO):
-                log.info(_line({"ts": round(time.time(), 3), "method": http["method"], "path": path,
-                                     "status": status,
-                                     "ms": round(elapsed * 1000, 3), "generation_id": generation or None}))
+            record_access(http["method"], http["path"], status, started, generation or None)
 
     return middleware
 
 
-def create_app(settings: Settings, data_dir: Path, url: str = "") -> Litestar:
+def create_app(settings: Settings, data_dir: Path, url: str = "") -> ChatFastPath:
+    """The gateway's ASGI application: chat completions on the plain route, the rest on Litestar."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
@@ -121,7 +110,7 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> Litestar:
 
     api = Router(path="/api/v1", route_handlers=API_HANDLERS)
     compat = Router(path="/v1", route_handlers=API_HANDLERS, include_in_schema=False)
-    return Litestar(
+    litestar = Litestar(
         route_handlers=[api, compat, healthz, metrics, dashboard_router],
         template_config=template_config(),
         lifespan=[lifespan],
@@ -132,3 +121,5 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> Litestar:
         debug=bool(os.environ.get("LOWROUTER_DEBUG")),
         logging_config=None,
     )
+    return ChatFastPath(litestar, lambda: litestar.state.gateway, max_body=settings.server.max_body_bytes,  # type: ignore[arg-type]
+                        access_log=settings.server.access_log)

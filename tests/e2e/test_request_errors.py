@@ -86,6 +86,22 @@ def test_an_oversized_body_is_a_413_and_writes_nothing(gw: GatewayProcess, key: 
     assert ledger_position(gw) == before
 
 
+def test_an_oversized_body_sent_in_chunks_without_a_length_is_a_413_too(gw: GatewayProcess, key: str) -> None:
+    before = ledger_position(gw)
+
+    def pieces() -> Iterator[bytes]:
+        yield b'{"model": "fake/fake", "messages": [{"role": "user", "content": "'
+        for _ in range(110):
+            yield b"a" * 100_000
+        yield b'"}]}'
+
+    assert_error(post(gw, key, content=pieces()), 413, "payload_too_large")
+    assert ledger_position(gw) == before
+
+
+def test_a_get_on_the_chat_route_is_a_405_in_the_error_shape(gw: GatewayProcess, key: str) -> None:
+    r = httpx.get(f"{gw.api}/chat/completions", headers={"Authorization": f"Bearer {key}"})
+    assert_error(r, 405, "method_not_allowed")
 
 
 @pytest.mark.parametrize(("model", "status", "error_type"), [
