@@ -7,13 +7,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import duckdb
 
 from adapters.eco_data import load_bundled_catalogue
 from adapters.event_store import LedgerApp, WalCheckpointer, open_ledger, postgres_env, sqlite_env
 from adapters.group_commit import GroupCommitWriter
 from adapters.providers.registry import build_providers
+from adapters.providers.upstream_http import UpstreamClient
 from app.gateway import Gateway
 from app.reconcile import reconcile_open_generations
 from app.routing_defaults_service import routing_defaults_from_ledger
@@ -71,7 +71,7 @@ def open_projections(data_dir: Path, read_only: bool = False) -> duckdb.DuckDBPy
                           config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": 1})
 
 
-def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSession) -> Gateway:
+def build_gateway(settings: Settings, data_dir: Path, upstream: UpstreamClient) -> Gateway:
     """Open the ledger and projections, catch up, reconcile, and wire every part."""
     catalogue = build_catalogue(settings)
     if not catalogue.models:
@@ -100,7 +100,7 @@ def build_gateway(settings: Settings, data_dir: Path, session: aiohttp.ClientSes
         closers.append(WalCheckpointer(str(data_dir / LEDGER_FILE)).start().stop)
     admin = os.environ.get(settings.admin_key_env)
     return Gateway(
-        settings=settings, catalogue=catalogue, providers=build_providers(catalogue.providers, session),
+        settings=settings, catalogue=catalogue, providers=build_providers(catalogue.providers, upstream),
         ledger=ledger, writer=GroupCommitWriter(ledger, threaded=settings.ledger.backend == "postgres"),
         projector=projector, duck=duck, keys=keys, credits=credits, eco=eco, routing_defaults=routing_defaults,
         admin_key_hash=hash_key(admin) if admin else None, on_close=closers,

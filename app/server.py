@@ -10,12 +10,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from litestar import Litestar, Request, Response, Router, get
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from adapters.providers.upstream_http import UpstreamClient
 from app import http_admin, http_carbon, http_chat, http_credit_ledger, http_read, http_sql
 from app.access_log import record_access
 from app.asgi_chat import ChatFastPath
@@ -88,9 +88,8 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> ChatFastPat
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
-        session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-        gw = build_gateway(settings, data_dir, session)
+        upstream = UpstreamClient(connect_s=settings.routing.connect_timeout_s)
+        gw = build_gateway(settings, data_dir, upstream)
         app.state.gateway = gw
         gw.projector.start()
         if url:
@@ -101,7 +100,7 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> ChatFastPat
             if url:
                 remove_control_file(data_dir)
             gw.projector.stop()
-            await session.close()
+            await upstream.close()
             gw.writer.close()
             for close in gw.on_close:
                 close()

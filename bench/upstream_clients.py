@@ -1,8 +1,9 @@
-"""Which HTTP client to call upstreams with: httpx, httpx on an aiohttp transport, aiohttp.
+"""Which HTTP client to call upstreams with: httpx, httpx on an aiohttp transport, aiohttp, pyreqwest.
 
 `python -m bench.upstream_clients [--requests N] [--concurrency C]` starts the fast upstream and
 posts the same small chat completion through each client at the given concurrency, printing
-requests per second and the client process's CPU time per request.
+requests per second, the client process's CPU time per request (all threads), and the event-loop
+thread's own CPU time per request (what competes with the gateway's other work for the GIL).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ BODY = json.dumps({"model": "fake-model", "max_tokens": 16,
                    "messages": [{"role": "user", "content": "In one sentence, what is a vector database?"}]})
 
 
-async def drive(call: Callable[[], Awaitable[None]], requests: int, concurrency: int) -> tuple[float, float]:
+async def drive(call: Callable[[], Awaitable[None]], requests: int,
+                concurrency: int) -> tuple[float, float, float]:
     left = requests
 
     async def worker() -> None:
@@ -32,12 +34,13 @@ async def drive(call: Callable[[], Awaitable[None]], requests: int, concurrency:
 
     for _ in range(200):
         await call()  # warm the connection pool
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, th = time.perf_counter(), time.process_time(), time.thread_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return requests / (time.perf_counter() - wall), (time.process_time() - cpu) / requests * 1e6
+    loop_cpu = (time.thread_time() - th) / requests * 1e6
+    return requests / (time.perf_counter() - wall), (time.process_time() - cpu) / requests * 1e6, loop_cpu
 
 
-async def run(url: str, requests: int, concurrency: int) -> dict[str, tuple[float, float]]:
+async def run(url: str, requests: int, concurrency: int) -> dict[str, tuple[float, float, float]]:
     import aiohttp
     import httpx
     from httpx_aiohttp import AiohttpTransport
@@ -57,7 +60,17 @@ async def run(url: str, requests: int, concurrency: int) -> dict[str, tuple[floa
         async def via_aiohttp() -> None:
             async with session.post(url, data=BODY, headers=headers) as r:
                 await r.read()
-        out["aiohttp (what the gateway uses)"] = await drive(via_aiohttp, requests, concurrency)
+        out["aiohttp 3.14"] = await drive(via_aiohttp, requests, concurrency)
+    from adapters.providers.upstream_http import UpstreamClient
+
+    upstream = UpstreamClient()
+    body = BODY.encode()
+
+    async def via_pyreqwest() -> None:
+        request = upstream.client.post(url).headers(headers).body_bytes(body).build()
+        await (await request.send()).bytes()
+    out["pyreqwest (what the gateway uses)"] = await drive(via_pyreqwest, requests, concurrency)
+    await upstream.close()
     return out
 
 
@@ -76,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         upstream.kill()
         upstream.wait()
-    print(f"{'client':<34}{'req/s':>10}{'client CPU us/req':>20}")
-    for name, (rps, cpu) in results.items():
-        print(f"{name:<34}{rps:>10.0f}{cpu:>20.0f}")
+    print(f"{'client':<36}{'req/s':>10}{'CPU us/req':>12}{'event-loop CPU us/req':>24}")
+    for name, (rps, cpu, loop_cpu) in results.items():
+        print(f"{name:<36}{rps:>10.0f}{cpu:>12.0f}{loop_cpu:>24.0f}")
     return 0
 
 

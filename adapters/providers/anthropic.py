@@ -10,10 +10,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-
-from adapters.providers.openai_compatible import post_for_head, read_json_body
 from adapters.providers.sse import SSEReader
+from adapters.providers.upstream_http import UpstreamClient, UpstreamStream, post_json, post_stream
 from domain.anthropic import (
     AnthropicToOpenAIStream,
     TranslationError,
@@ -47,9 +45,9 @@ def _stream_failed(e: UpstreamStreamError) -> UpstreamBadResponseError:
 class AnthropicChunkStream:
     """OpenAI chunks translated from an Anthropic SSE response, ending with one usage chunk."""
 
-    def __init__(self, response: aiohttp.ClientResponse, reader: SSEReader, translator: AnthropicToOpenAIStream,
+    def __init__(self, body: UpstreamStream, reader: SSEReader, translator: AnthropicToOpenAIStream,
                  first: list[dict[str, Any]], idle_s: float) -> None:
-        self._response = response
+        self._body = body
         self._reader = reader
         self._translator = translator
         self._first = first
@@ -78,14 +76,14 @@ class AnthropicChunkStream:
         yield {"object": "chat.completion.chunk", "choices": [], "usage": self._translator.usage}
 
     async def aclose(self) -> None:
-        self._response.close()
+        await self._body.close()
 
 
 class AnthropicProvider:
     """Talks to Anthropic's Messages API (`{base_url}/messages`)."""
 
-    def __init__(self, session: aiohttp.ClientSession, api_key: str | None) -> None:
-        self._session = session
+    def __init__(self, client: UpstreamClient, api_key: str | None) -> None:
+        self._client = client
         self._headers = {"Content-Type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if api_key:
             self._headers["x-api-key"] = api_key
@@ -96,9 +94,7 @@ class AnthropicProvider:
     async def complete(self, body: dict[str, Any], model: Model, endpoint: Endpoint,
                        timeouts: Timeouts) -> dict[str, Any]:
         request = _anthropic_request(body, model, stream=False)
-        response = await post_for_head(self._session, f"{endpoint.base_url}/messages", request, self._headers,
-                                       timeouts)
-        decoded = await read_json_body(response, timeouts)
+        decoded = await post_json(self._client, f"{endpoint.base_url}/messages", request, self._headers, timeouts)
         if not isinstance(decoded, dict) or decoded.get("type") != "message":
             raise UpstreamBadResponseError("upstream answer is not an Anthropic message", retryable=True,
                                            cause="garbage")
@@ -118,10 +114,10 @@ class AnthropicProvider:
     async def stream(self, body: dict[str, Any], model: Model, endpoint: Endpoint,
                      timeouts: Timeouts) -> AnthropicChunkStream:
         request = _anthropic_request(body, model, stream=True)
-        response = await post_for_head(self._session, f"{endpoint.base_url}/messages", request, self._headers,
-                                       timeouts)
+        upstream = await post_stream(self._client, f"{endpoint.base_url}/messages", request, self._headers,
+                                     timeouts)
         translator = AnthropicToOpenAIStream("msg", model.id, int(time.time()))
-        reader = SSEReader(response)
+        reader = SSEReader(upstream)
         try:
             first: list[dict[str, Any]] = []
             while not first:
@@ -134,6 +130,6 @@ class AnthropicProvider:
                 except UpstreamStreamError as e:
                     raise _stream_failed(e) from None
         except BaseException:  # a failure, or the client gone while waiting
-            response.close()
+            await upstream.close()
             raise
-        return AnthropicChunkStream(response, reader, translator, first, timeouts.idle_s)
+        return AnthropicChunkStream(upstream, reader, translator, first, timeouts.idle_s)

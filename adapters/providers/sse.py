@@ -1,6 +1,6 @@
 """Reading an upstream's Server-Sent Events: decoded `data:` objects, in network-sized pieces.
 
-The body is read with `readany()` (whatever bytes have arrived) and split into lines here, so all
+The body is read a network chunk at a time (whatever bytes have arrived) and split into lines here, so all
 the chunks one network read delivered are decoded at once and `ready()` says whether the next one
 is already in hand. The relay uses that to write them to the client in one send instead of one per
 chunk. An error in the body is raised only after the chunks before it have been handed out.
@@ -12,18 +12,18 @@ import asyncio
 from collections import deque
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from adapters.providers.http_errors import upstream_message
-from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError
+from adapters.providers.upstream_http import UpstreamStream
+from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamTimeoutError
 
 _decode = msgspec.json.Decoder().decode
 
 
 class SSEReader:
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._content = response.content
+    def __init__(self, body: UpstreamStream) -> None:
+        self._body = body
         self._buffer = b""
         self._ready: deque[dict[str, Any]] = deque()
         self._done = False
@@ -42,13 +42,10 @@ class SSEReader:
                 return None
             try:
                 async with asyncio.timeout(timeout_s):
-                    data = await self._content.readany()
+                    data = await self._body.read_chunk()
             except TimeoutError as e:
                 raise UpstreamTimeoutError(f"upstream sent nothing for {timeout_s:g} s", retryable=True,
                                            cause="idle_timeout") from e
-            except aiohttp.ClientError as e:
-                raise UpstreamUnavailableError(f"upstream stream broke: {type(e).__name__}", retryable=True,
-                                               cause="reset") from e
             if not data:
                 self._done = True
                 data = b"\n"  # a last line without its newline still counts

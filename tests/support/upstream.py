@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 
 def free_port() -> int:
@@ -95,7 +96,7 @@ class FakeUpstream:
     async def _receive(self, request: web.Request) -> tuple[dict[str, Any], str, web.StreamResponse | None]:
         """Record the request; its behaviour, and the failure answer when the behaviour is one."""
         body = await request.json()
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
+        self.requests.append({"path": request.path, "headers": CIMultiDict(request.headers), "body": body})
         behaviour = self._behaviour(request, body)
         return body, behaviour, await self._fail_first(request, behaviour)
 
@@ -152,7 +153,7 @@ class FakeUpstream:
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
+        self.requests.append({"path": request.path, "headers": CIMultiDict(request.headers), "body": body})
         n = int(body.get("max_tokens") or 5)
         return web.json_response({
             "id": "cmpl-1", "object": "text_completion", "created": int(time.time()), "model": body["model"],

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-import aiohttp
 import pytest
 
 from adapters.providers.anthropic import AnthropicProvider
 from adapters.providers.http_errors import UpstreamRateLimitedError
+from adapters.providers.upstream_http import UpstreamClient
 from domain.catalogue import Capabilities, Endpoint, Model, Price
 from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamRejectedError, UpstreamTimeoutError
 from domain.ports import Timeouts
@@ -38,8 +38,11 @@ def endpoint(upstream: FakeUpstream) -> Iterator[Endpoint]:
 
 def run(call: Callable[[AnthropicProvider], Awaitable[T]]) -> T:
     async def main() -> T:
-        async with aiohttp.ClientSession() as session:
-            return await call(AnthropicProvider(session, SECRET))
+        client = UpstreamClient(connect_s=1.0)
+        try:
+            return await call(AnthropicProvider(client, SECRET))
+        finally:
+            await client.close()
 
     return asyncio.run(main())
 
