@@ -20,7 +20,16 @@ from typing import NamedTuple, Protocol
 import duckdb
 import msgspec
 
-from projections.event_reader import LedgerRecord, NotificationLike, decode_all, short_name
+from projections.event_reader import (
+    RECORD_SEPARATOR,
+    JsonLines,
+    LedgerRecord,
+    NotificationLike,
+    decode_all,
+    decode_lines,
+    json_lines_reader,
+    short_name,
+)
 from projections.schema import drop_all, migrate
 
 log = logging.getLogger("lowrouter.projector")
@@ -88,6 +97,17 @@ FROM (SELECT *, json_transform(state, '{_STRUCTURE}') AS d FROM staging_raw)
 # Created once (DDL inside every batch's transaction costs more than the batch's own work).
 _CREATE_STAGED = f"CREATE TEMP TABLE IF NOT EXISTS staged AS {_STAGED_SELECT} LIMIT 0"
 _STAGE = f"DELETE FROM staged; INSERT INTO staged {_STAGED_SELECT}"
+# A `JsonLines` batch, staged from its one text (one parameter): split, and each event parsed once.
+_LINE_STRUCTURE = msgspec.json.encode(
+    {"position": "BIGINT", "aggregate_id": "VARCHAR", "version": "INTEGER", "name": "VARCHAR", "data": EVENT_FIELDS},
+).decode().replace("'", "''")
+_STAGE_LINES = f"""
+INSERT INTO staged
+SELECT e.position, e.aggregate_id, e.version, e.name, CAST(e.data.timestamp._data_ AS TIMESTAMPTZ), e.data
+FROM (SELECT json_transform(line, '{_LINE_STRUCTURE}') AS e
+      FROM (SELECT unnest(string_split($1, chr({ord(RECORD_SEPARATOR)}))) AS line))
+"""
+Batch = Sequence[RawRow] | JsonLines
 
 
 class Projector:
@@ -144,15 +164,53 @@ class Projector:
         """Call `follower` after each committed batch with its events decoded (only those named)."""
         self._followers.append((follower, names))
 
-    def run_once(self, raw: Sequence[RawRow] | None = None) -> int:
+    def run_once(self, batch: Batch | None = None) -> int:
         """Apply one batch (read now, unless given); return how many events it held (0 when caught up)."""
-        if raw is None:
-            raw = self._read(self.position, self._batch_size)
-        if not raw:
-            return 0
-        rows = [(r[0], r[1], r[2], short_name(r[3]), r[4].decode()) for r in raw]
-        names = frozenset(r[3] for r in rows)
-        last = rows[-1][0]
+        if batch is None:
+            batch = self._read(self.position, self._batch_size)
+        if isinstance(batch, JsonLines):
+            lines = batch
+            if not self._apply(lines.last, lambda con: self._stage_lines(con, lines)):
+                return 0
+            for follower, wanted in self._followers:
+                records = decode_lines(lines, wanted)
+                if records:
+                    follower(records)
+            count = lines.events
+        else:
+            if not batch:
+                return 0
+            raw = batch
+            rows = [(r[0], r[1], r[2], short_name(r[3]), r[4].decode()) for r in raw]
+            if not self._apply(rows[-1][0], lambda con: self._stage_rows(con, rows)):
+                return 0
+            for follower, wanted in self._followers:
+                picked = [RawNotification(*r) for r in raw if wanted is None or short_name(r[3]) in wanted]
+                if picked:
+                    follower(decode_all(picked))
+            count = len(rows)
+        self.events_applied += count
+        self._wake_waiters()
+        return count
+
+    @staticmethod
+    def _stage_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str, int, str, str]]) -> frozenset[str]:
+        con.execute("DELETE FROM staging_raw")
+        appender = con.appender("staging_raw")
+        appender.append_rows(rows)
+        appender.flush()
+        con.execute(_STAGE)
+        return frozenset(r[3] for r in rows)
+
+    @staticmethod
+    def _stage_lines(con: duckdb.DuckDBPyConnection, lines: JsonLines) -> frozenset[str]:
+        con.execute("DELETE FROM staged")
+        con.execute(_STAGE_LINES, [lines.text])
+        return frozenset(str(r[0]) for r in con.execute("SELECT DISTINCT name FROM staged").fetchall())
+
+    def _apply(self, last: int, stage: Callable[[duckdb.DuckDBPyConnection], frozenset[str]]) -> bool:
+        """Stage a batch ending at `last` and apply it to every projection, in one transaction that
+        also claims it; False (nothing written) when the batch was not ours to apply."""
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -166,12 +224,8 @@ class Projector:
             if not claimed:
                 con.execute("ROLLBACK")
                 self.position = self.stored_position()
-                return 0
-            con.execute("DELETE FROM staging_raw")
-            appender = con.appender("staging_raw")
-            appender.append_rows(rows)
-            appender.flush()
-            con.execute(_STAGE)
+                return False
+            names = stage(con)
             for p in self._projections:
                 p.apply(con, names)
             if self.crash_before_commit is not None and self.crash_before_commit(last):
@@ -181,25 +235,23 @@ class Projector:
             con.execute("ROLLBACK")
             raise
         self.position = last
-        self.events_applied += len(rows)
-        for follower, wanted in self._followers:
-            picked = [RawNotification(*r) for r in raw if wanted is None or short_name(r[3]) in wanted]
-            if picked:
-                follower(decode_all(picked))
-        self._wake_waiters()
-        return len(rows)
+        return True
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Apply batches until the log is exhausted; return the events applied.
 
         The next batch is read from the ledger on a helper thread while DuckDB applies this one
-        (both release the GIL while they work), which is most of a replay's speed.
+        (both release the GIL while they work), which is most of a replay's speed. With no follower
+        to feed (a replay, an audit), an SQLite ledger is read as `JsonLines`: the database builds
+        each batch's text and DuckDB parses it, with no Python object per event.
         """
+        lines = None if self._followers else json_lines_reader(self._source)
+        read: Callable[[int, int], Batch | None] = lines if lines is not None else self._read
         total = 0
         with ThreadPoolExecutor(1, thread_name_prefix="projector-read") as reader:
-            batch = self._read(self.position, self._batch_size)
+            batch = read(self.position, self._batch_size)
             while batch:
-                upcoming = reader.submit(self._read, batch[-1][0], self._batch_size)
+                upcoming = reader.submit(read, _last(batch), self._batch_size)
                 try:
                     n = self.run_once(batch)
                 except BaseException:
@@ -207,7 +259,7 @@ class Projector:
                     raise
                 if n == 0:  # the batch was already applied elsewhere: read again from where we are
                     upcoming.cancel()
-                    batch = self._read(self.position, self._batch_size)
+                    batch = read(self.position, self._batch_size)
                     continue
                 total += n
                 if progress is not None:
@@ -266,6 +318,10 @@ class Projector:
             self._waiters = [w for w in self._waiters if w[0] > self.position]
         for _, future, loop in ready:
             loop.call_soon_threadsafe(_resolve, future)
+
+
+def _last(batch: Batch) -> int:
+    return batch.last if isinstance(batch, JsonLines) else batch[-1][0]
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
