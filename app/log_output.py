@@ -27,6 +27,11 @@ class BatchingStreamHandler(logging.Handler):
         except Exception:
             self.handleError(record)
 
+    def write_line(self, line: str) -> None:
+        """Add a line as it is (what `emit` does for a record formatted as its bare message),
+        without building a `LogRecord`: the access log's path, one call per request."""
+        self._lines.append(line)
+
     def _run(self) -> None:
         while not self._stopped.wait(self._interval_s):
             self.flush()
