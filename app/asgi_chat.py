@@ -10,6 +10,7 @@ and the same handling of a client that goes away mid-stream.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -131,35 +132,47 @@ class _Exchange:
 
     async def stream(self, body: AsyncIterator[bytes], headers: dict[str, str], receive: Any) -> None:
         """Send the stream until it ends or the client goes away (then the stream is closed, which
-        cancels the upstream call and completes the generation as cancelled)."""
+        cancels the upstream call and completes the generation as cancelled).
+
+        A watcher task waits for the client's disconnect and cancels this task if it comes before
+        the end (plain asyncio: anyio's task group cost ~15% of a short stream's CPU)."""
         self.status = 200
         self.started = True
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + _SSE
         send = self._send
-        sent_all = False
+        this = asyncio.current_task()
+        assert this is not None
+        gone = False
 
-        async def pump(scope: anyio.CancelScope) -> None:
-            nonlocal sent_all
+        def hang_up(watcher: asyncio.Task[None]) -> None:
+            nonlocal gone
+            if not watcher.cancelled() and watcher.exception() is None:
+                gone = True
+                this.cancel()
+
+        watcher = asyncio.create_task(_wait_for_disconnect(receive))
+        watcher.add_done_callback(hang_up)
+        try:
             await send({"type": "http.response.start", "status": 200, "headers": raw})
             async for chunk in body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            watcher.remove_done_callback(hang_up)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            sent_all = True
-            scope.cancel()
-
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(pump, tg.cancel_scope)
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        if not sent_all:
-                            self.status = 499
-                        tg.cancel_scope.cancel()
-                        break
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            this.uncancel()
+            self.status = 499
         finally:
+            watcher.remove_done_callback(hang_up)
+            watcher.cancel()
             with anyio.CancelScope(shield=True):
                 await body.aclose()  # type: ignore[attr-defined]
+
+
+async def _wait_for_disconnect(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _headers_of(scope: dict[str, Any]) -> dict[bytes, str]:
