@@ -29,7 +29,6 @@ from projections.routing_defaults import RoutingDefaultsBook
 
 log = logging.getLogger("lowrouter")
 LEDGER_FILE = "ledger.sqlite"
-DUCKDB_MEMORY_LIMIT = "96MB"
 PROJECTIONS_FILE = "projections.duckdb"
 
 
@@ -64,11 +63,13 @@ def open_ledger_for(settings: Settings, data_dir: Path) -> LedgerApp:
     return open_ledger(ledger_env(settings, data_dir), settings.ledger.sqlite_synchronous)
 
 
-def open_projections(data_dir: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def open_projections(data_dir: Path, memory_mb: int, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The DuckDB file, with a bounded buffer pool (DuckDB would otherwise take up to 80% of RAM for
-    caching; the gateway's own footprint is what operators size machines by)."""
+    caching; the gateway's own footprint is what operators size machines by; larger queries spill
+    to disk), on one thread: two threads spun on the projector's small live batches for ~300 µs of
+    CPU per request, measured at 64 connections."""
     return duckdb.connect(str(data_dir / PROJECTIONS_FILE), read_only=read_only,
-                          config={"memory_limit": DUCKDB_MEMORY_LIMIT, "threads": 1})
+                          config={"memory_limit": f"{memory_mb}MB", "threads": 1})
 
 
 def build_gateway(settings: Settings, data_dir: Path, upstream: UpstreamClient) -> Gateway:
@@ -78,7 +79,7 @@ def build_gateway(settings: Settings, data_dir: Path, upstream: UpstreamClient) 
         raise ConfigError("no provider is enabled: set a provider key variable or enable the simulator")
     eco = load_bundled_catalogue()
     ledger = open_ledger_for(settings, data_dir)
-    duck = open_projections(data_dir)
+    duck = open_projections(data_dir, settings.ledger.projections_memory_mb)
     projector = Projector(duck, ledger.recorder, all_projections(), poll_s=settings.ledger.projector_poll_ms / 1000)
     keys, credits = KeyDirectory(), CreditBook()
     keys.load(duck.cursor())

@@ -12,7 +12,7 @@ import tomllib
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -49,6 +49,7 @@ class LedgerSettings(msgspec.Struct, forbid_unknown_fields=True):
     store_content: bool = False
     postgres: PostgresSettings = msgspec.field(default_factory=PostgresSettings)
     projector_poll_ms: int = 250
+    projections_memory_mb: Annotated[int, msgspec.Meta(ge=8)] = 32
 
 
 class CreditSettings(msgspec.Struct, forbid_unknown_fields=True):
