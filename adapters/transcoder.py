@@ -49,12 +49,12 @@ def _unwrap(value: Any) -> Any:
 
 
 _state_encoder = msgspec.json.Encoder(enc_hook=_wrap)
-_HEADER = frozenset({"originator_id", "originator_version"})
 
 
 def stored_event(event: Any, topic: str) -> StoredEvent:
     """What eventsourcing's mapper makes of an event with this transcoder, in one step."""
-    state = {k: v for k, v in vars(event).items() if k not in _HEADER}
+    state = dict(vars(event))
+    del state["originator_id"], state["originator_version"]
     state["timestamp"] = {"_type_": "datetime_iso", "_data_": state["timestamp"].isoformat()}
     return StoredEvent(originator_id=event.originator_id, originator_version=event.originator_version,
                        topic=topic, state=_state_encoder.encode(state))

@@ -19,6 +19,8 @@ _encoder = msgspec.json.Encoder(order="sorted")
 
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
+    if "chain" not in fields:  # a new event's fields (the chain is what is being computed)
+        return _encoder.encode(fields)
     return _encoder.encode({k: v for k, v in fields.items() if k != "chain"})
 
 
