@@ -69,49 +69,48 @@ def decode_all(notifications: Sequence[NotificationLike]) -> list[LedgerRecord]:
     return [decode(n) for n in notifications]
 
 
-class JsonLines(NamedTuple):
-    """A stretch of the log as one text, built by the database: one JSON object per event,
-    `{"position", "aggregate_id", "version", "name" (short), "data" (the stored state)}`, separated
-    by the record separator (U+001E, which valid JSON never holds raw). A replay stages it in DuckDB
-    without building a Python object per event."""
+class LogText(NamedTuple):
+    """A stretch of the log as one text built by the database: newline-delimited JSON, one object
+    per event, `{"position", "aggregate_id", "version", "name" (short), "data" (the stored state)}`.
+    Stored states are compact JSON (msgspec writes no raw newline), so each event is one line. A
+    replay stages it in DuckDB without building a Python object per event."""
 
-    text: str
+    text: bytes
     last: int
     events: int
 
 
-LinesReader = Callable[[int, int], "JsonLines | None"]
-RECORD_SEPARATOR = "\x1e"
+LogTextReader = Callable[[int, int], "LogText | None"]
 _NO_STOP = 2**63 - 1
 # Topics are `module:qualname` (exactly one colon), so the short name is what follows it.
-_SQLITE_LINES = """
-SELECT group_concat('{{"position":' || rowid || ',"aggregate_id":' || json_quote(originator_id)
-                    || ',"version":' || originator_version
-                    || ',"name":' || json_quote(substr(topic, instr(topic, ':') + 1))
-                    || ',"data":' || CAST(state AS TEXT) || '}}', char(30)),
+_SQLITE_LOG_TEXT = """
+SELECT CAST(group_concat('{{"position":' || rowid || ',"aggregate_id":' || json_quote(originator_id)
+                         || ',"version":' || originator_version
+                         || ',"name":' || json_quote(substr(topic, instr(topic, ':') + 1))
+                         || ',"data":' || CAST(state AS TEXT) || '}}', char(10)) AS BLOB),
        max(rowid), count(*)
 FROM (SELECT rowid, originator_id, originator_version, topic, state FROM {table}
       WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?)
 """
 
 
-def json_lines_reader(source: object, stop: int | None = None) -> LinesReader | None:
-    """How to read `source` as `JsonLines` (the log after a position, up to a limit), or None when
-    it cannot: the source's own `read_json_lines`, else the query above on an SQLite ledger."""
-    own = getattr(source, "read_json_lines", None)
+def log_text_reader(source: object, stop: int | None = None) -> LogTextReader | None:
+    """How to read `source` as `LogText` (the log after a position, up to a limit, up to `stop`),
+    or None when it cannot: the source's own `read_log_text`, else the query above on an SQLite ledger."""
+    own = getattr(source, "read_log_text", None)
     if own is not None:
-        return cast(LinesReader, own)
+        return cast(LogTextReader, own)
     if not isinstance(source, SQLiteApplicationRecorder):
         return None
     recorder = source
-    statement = _SQLITE_LINES.format(table=recorder.events_table_name)
+    statement = _SQLITE_LOG_TEXT.format(table=recorder.events_table_name)
     end = _NO_STOP if stop is None else stop
 
-    def read(after: int, limit: int) -> JsonLines | None:
+    def read(after: int, limit: int) -> LogText | None:
         with recorder.datastore.transaction(commit=False) as c:
             c.execute(statement, (after, end, limit))
             text, last, count = c.fetchone()
-        return JsonLines(text, int(last), int(count)) if count else None
+        return LogText(bytes(text), int(last), int(count)) if count else None
 
     return read
 
@@ -124,14 +123,13 @@ class _Line(msgspec.Struct):
     data: dict[str, Any]
 
 
-_decode_lines = msgspec.json.Decoder(_Line).decode
+_decode_line = msgspec.json.Decoder(_Line).decode
 
 
-def decode_lines(lines: JsonLines, wanted: frozenset[str] | None = None) -> list[LedgerRecord]:
-    """The events of a `JsonLines` batch (only those named in `wanted`, unless None), decoded."""
+def decode_log_text(text: bytes, wanted: frozenset[str] | None = None) -> list[LedgerRecord]:
+    """The events of a `LogText` (only those named in `wanted`, unless None), decoded."""
     out = []
-    for text in lines.text.split(RECORD_SEPARATOR):
-        line = _decode_lines(text)
+    for line in map(_decode_line, text.split(b"\n")):
         if wanted is not None and line.name not in wanted:
             continue
         ts = line.data.pop("timestamp")

@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import duckdb
 import msgspec
 
 from projections.event_reader import (
-    RECORD_SEPARATOR,
-    JsonLines,
     LedgerRecord,
+    LogTextReader,
     NotificationLike,
     decode_all,
-    decode_lines,
-    json_lines_reader,
+    decode_log_text,
+    log_text_reader,
     short_name,
 )
 from projections.schema import drop_all, migrate
@@ -97,17 +98,48 @@ FROM (SELECT *, json_transform(state, '{_STRUCTURE}') AS d FROM staging_raw)
 # Created once (DDL inside every batch's transaction costs more than the batch's own work).
 _CREATE_STAGED = f"CREATE TEMP TABLE IF NOT EXISTS staged AS {_STAGED_SELECT} LIMIT 0"
 _STAGE = f"DELETE FROM staged; INSERT INTO staged {_STAGED_SELECT}"
-# A `JsonLines` batch, staged from its one text (one parameter): split, and each event parsed once.
-_LINE_STRUCTURE = msgspec.json.encode(
-    {"position": "BIGINT", "aggregate_id": "VARCHAR", "version": "INTEGER", "name": "VARCHAR", "data": EVENT_FIELDS},
-).decode().replace("'", "''")
-_STAGE_LINES = f"""
-INSERT INTO staged
-SELECT e.position, e.aggregate_id, e.version, e.name, CAST(e.data.timestamp._data_ AS TIMESTAMPTZ), e.data
-FROM (SELECT json_transform(line, '{_LINE_STRUCTURE}') AS e
-      FROM (SELECT unnest(string_split($1, chr({ord(RECORD_SEPARATOR)}))) AS line))
-"""
-Batch = Sequence[RawRow] | JsonLines
+
+
+def _sql_type(spec: object) -> str:
+    """DuckDB's name for a type of `EVENT_FIELDS` (a nested dict is a STRUCT)."""
+    if isinstance(spec, dict):
+        return "STRUCT(" + ", ".join(f'"{k}" {_sql_type(v)}' for k, v in spec.items()) + ")"
+    return str(spec)
+
+
+class LogFile(NamedTuple):
+    """A batch of the log as newline-delimited JSON in a file (a `LogText` written out), which
+    DuckDB's JSON reader parses and stages in one pass, without a Python object per event."""
+
+    path: Path
+    last: int
+    events: int
+
+
+_LOG_FILE_COLUMNS = ", ".join(f"'{k}': '{v}'" for k, v in {
+    "position": "BIGINT", "aggregate_id": "VARCHAR", "version": "INTEGER", "name": "VARCHAR",
+    "data": _sql_type(EVENT_FIELDS)}.items())
+_MAX_EVENT_BYTES = 1 << 30
+
+
+def _stage_log_file_sql(path: Path) -> str:
+    literal = str(path).replace("'", "''")
+    return ("INSERT INTO staged SELECT position, aggregate_id, version, name, "
+            "CAST(data.timestamp._data_ AS TIMESTAMPTZ), data "
+            f"FROM read_json('{literal}', format = 'newline_delimited', maximum_object_size = {_MAX_EVENT_BYTES}, "
+            f"columns = {{{_LOG_FILE_COLUMNS}}})")
+
+
+def _write_log_file(read: LogTextReader, folder: Path, after: int, limit: int) -> LogFile | None:
+    text = read(after, limit)
+    if text is None:
+        return None
+    path = folder / f"after-{after}.ndjson"  # a new name per batch: nothing may serve an older file's contents
+    path.write_bytes(text.text)
+    return LogFile(path, text.last, text.events)
+
+
+Batch = Sequence[RawRow] | LogFile
 
 
 class Projector:
@@ -168,15 +200,18 @@ class Projector:
         """Apply one batch (read now, unless given); return how many events it held (0 when caught up)."""
         if batch is None:
             batch = self._read(self.position, self._batch_size)
-        if isinstance(batch, JsonLines):
-            lines = batch
-            if not self._apply(lines.last, lambda con: self._stage_lines(con, lines)):
+        if isinstance(batch, LogFile):
+            log_file = batch
+            if not self._apply(log_file.last, lambda con: self._stage_log_file(con, log_file.path)):
                 return 0
-            for follower, wanted in self._followers:
-                records = decode_lines(lines, wanted)
-                if records:
-                    follower(records)
-            count = lines.events
+            if self._followers:
+                text = log_file.path.read_bytes()
+                for follower, wanted in self._followers:
+                    records = decode_log_text(text, wanted)
+                    if records:
+                        follower(records)
+            log_file.path.unlink(missing_ok=True)
+            count = log_file.events
         else:
             if not batch:
                 return 0
@@ -203,9 +238,9 @@ class Projector:
         return frozenset(r[3] for r in rows)
 
     @staticmethod
-    def _stage_lines(con: duckdb.DuckDBPyConnection, lines: JsonLines) -> frozenset[str]:
+    def _stage_log_file(con: duckdb.DuckDBPyConnection, path: Path) -> frozenset[str]:
         con.execute("DELETE FROM staged")
-        con.execute(_STAGE_LINES, [lines.text])
+        con.execute(_stage_log_file_sql(path))
         return frozenset(str(r[0]) for r in con.execute("SELECT DISTINCT name FROM staged").fetchall())
 
     def _apply(self, last: int, stage: Callable[[duckdb.DuckDBPyConnection], frozenset[str]]) -> bool:
@@ -242,11 +277,18 @@ class Projector:
 
         The next batch is read from the ledger on a helper thread while DuckDB applies this one
         (both release the GIL while they work), which is most of a replay's speed. With no follower
-        to feed (a replay, an audit), an SQLite ledger is read as `JsonLines`: the database builds
-        each batch's text and DuckDB parses it, with no Python object per event.
+        to feed (a replay, an audit), an SQLite ledger is read as text: SQLite writes each batch as
+        newline-delimited JSON and DuckDB's JSON reader stages it, with no Python object per event.
         """
-        lines = None if self._followers else json_lines_reader(self._source)
-        read: Callable[[int, int], Batch | None] = lines if lines is not None else self._read
+        text_reader = None if self._followers else log_text_reader(self._source)
+        if text_reader is None:
+            return self._catch_up(self._read, progress)
+        with tempfile.TemporaryDirectory(prefix="lowrouter-replay-") as folder:
+            reader = text_reader
+            return self._catch_up(lambda after, limit: _write_log_file(reader, Path(folder), after, limit), progress)
+
+    def _catch_up(self, read: Callable[[int, int], Batch | None],
+                  progress: Callable[[int, int], None] | None) -> int:
         total = 0
         with ThreadPoolExecutor(1, thread_name_prefix="projector-read") as reader:
             batch = read(self.position, self._batch_size)
@@ -321,7 +363,7 @@ class Projector:
 
 
 def _last(batch: Batch) -> int:
-    return batch.last if isinstance(batch, JsonLines) else batch[-1][0]
+    return batch.last if isinstance(batch, LogFile) else batch[-1][0]
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
