@@ -25,8 +25,10 @@ DIMENSIONS = ("day", "account_id", "key_id", "model", "provider", "region")
 _MERGED = ", ".join(f"COALESCE(s.{c}, g.{c}) AS {c}" for c in COLUMNS[1:])
 
 # What each staged generation adds to `carbon_daily`: usage the first time it is seen, the
-# estimate the first time both it and the usage are known (whichever came last).
-_ADD_DELTAS = f"""
+# estimate the first time both it and the usage are known (whichever came last). A generation whose
+# RequestReceived is in the batch has no row in generation_eco yet (its other events come after it
+# in the log), so only the others are compared with what generation_eco holds.
+_SUM_DELTAS = f"""
 INSERT INTO carbon_daily
 SELECT {", ".join(DIMENSIONS)},
        sum(new_usage)::BIGINT, sum(new_eco)::BIGINT,
@@ -35,13 +37,7 @@ SELECT {", ".join(DIMENSIONS)},
        sum(CASE WHEN new_eco = 1 THEN energy_wh::DECIMAL(38, 15) ELSE 0 END),
        sum(CASE WHEN new_eco = 1 THEN carbon_g::DECIMAL(38, 15) ELSE 0 END),
        sum(CASE WHEN new_eco = 1 THEN embodied_carbon_g::DECIMAL(38, 15) ELSE 0 END)
-FROM (
-    SELECT {_MERGED},
-           CASE WHEN g.day IS NULL AND s.day IS NOT NULL THEN 1 ELSE 0 END AS new_usage,
-           CASE WHEN COALESCE(s.day, g.day) IS NOT NULL AND COALESCE(s.energy_wh, g.energy_wh) IS NOT NULL
-                 AND NOT (g.day IS NOT NULL AND g.energy_wh IS NOT NULL) THEN 1 ELSE 0 END AS new_eco
-    FROM staging_generation_eco s LEFT JOIN generation_eco g ON g.generation_id = s.generation_id
-)
+FROM ({{deltas}})
 WHERE new_usage = 1 OR new_eco = 1
 GROUP BY {", ".join(DIMENSIONS)}
 ON CONFLICT ({", ".join(DIMENSIONS)}) DO UPDATE SET
@@ -53,8 +49,25 @@ ON CONFLICT ({", ".join(DIMENSIONS)}) DO UPDATE SET
     carbon_g = carbon_daily.carbon_g + excluded.carbon_g,
     embodied_carbon_g = carbon_daily.embodied_carbon_g + excluded.embodied_carbon_g
 """
-_UPSERT_GENERATIONS = (
-    "INSERT INTO generation_eco SELECT * FROM staging_generation_eco ON CONFLICT (generation_id) DO UPDATE SET "
+_ADD_NEW_DELTAS = _SUM_DELTAS.replace("{deltas}", f"""
+    SELECT {", ".join(COLUMNS[1:])},
+           CASE WHEN day IS NOT NULL THEN 1 ELSE 0 END AS new_usage,
+           CASE WHEN day IS NOT NULL AND energy_wh IS NOT NULL THEN 1 ELSE 0 END AS new_eco
+    FROM staging_generation_eco WHERE has_received
+""")
+_ADD_CONTINUED_DELTAS = _SUM_DELTAS.replace("{deltas}", f"""
+    SELECT {_MERGED},
+           CASE WHEN g.day IS NULL AND s.day IS NOT NULL THEN 1 ELSE 0 END AS new_usage,
+           CASE WHEN COALESCE(s.day, g.day) IS NOT NULL AND COALESCE(s.energy_wh, g.energy_wh) IS NOT NULL
+                 AND NOT (g.day IS NOT NULL AND g.energy_wh IS NOT NULL) THEN 1 ELSE 0 END AS new_eco
+    FROM staging_generation_eco s LEFT JOIN generation_eco g ON g.generation_id = s.generation_id
+    WHERE NOT s.has_received
+""")
+_INSERT_NEW_GENERATIONS = (
+    "INSERT INTO generation_eco SELECT * EXCLUDE (has_received) FROM staging_generation_eco WHERE has_received")
+_UPSERT_CONTINUED_GENERATIONS = (
+    "INSERT INTO generation_eco SELECT * EXCLUDE (has_received) FROM staging_generation_eco WHERE NOT has_received "
+    "ON CONFLICT (generation_id) DO UPDATE SET "
     + ", ".join(f"{c} = COALESCE(excluded.{c}, generation_eco.{c})" for c in COLUMNS[1:])
 )
 # One staged row per generation of the batch: dimensions and tokens from an answered UsageRecorded
@@ -78,8 +91,9 @@ SELECT * EXCLUDE (relevant) FROM (
            any_value(d.estimate.energy_wh) FILTER (WHERE {_E}),
            any_value(d.estimate.carbon_g) FILTER (WHERE {_E}),
            any_value(d.estimate.embodied_carbon_g) FILTER (WHERE {_E}),
+           count(*) FILTER (WHERE name = 'Generation.RequestReceived') > 0,
            count(*) FILTER (WHERE {_U} OR {_E}) AS relevant
-    FROM staged WHERE name IN ('Generation.UsageRecorded', 'Generation.EcoEstimated')
+    FROM staged WHERE name IN ('Generation.RequestReceived', 'Generation.UsageRecorded', 'Generation.EcoEstimated')
     GROUP BY aggregate_id
 ) WHERE relevant > 0
 """
@@ -89,15 +103,21 @@ class CarbonProjection:
     name = "carbon"
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("CREATE TEMP TABLE IF NOT EXISTS staging_generation_eco AS SELECT * FROM generation_eco LIMIT 0")
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS staging_generation_eco AS "
+                    "SELECT *, false AS has_received FROM generation_eco LIMIT 0")
 
     def apply(self, con: duckdb.DuckDBPyConnection, names: frozenset[str]) -> None:
         if "Generation.UsageRecorded" not in names and "Generation.EcoEstimated" not in names:
             return
         con.execute("DELETE FROM staging_generation_eco")
         con.execute(STAGE_BATCH)
-        # Deltas first: they compare the staged rows with what generation_eco held before this batch.
-        con.execute(_ADD_DELTAS)
-        con.execute(_UPSERT_GENERATIONS)
+        # Generations begun in this batch are new rows; the others (few, unless batches are tiny) are
+        # merged. Deltas first: they compare the staged rows with what generation_eco held before.
+        con.execute(_ADD_NEW_DELTAS)
+        con.execute(_INSERT_NEW_GENERATIONS)
+        continued = con.execute("SELECT count(*) FROM staging_generation_eco WHERE NOT has_received").fetchone()
+        if continued and continued[0]:
+            con.execute(_ADD_CONTINUED_DELTAS)
+            con.execute(_UPSERT_CONTINUED_GENERATIONS)
 
 

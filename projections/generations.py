@@ -127,7 +127,8 @@ FROM generation_batch AS b
 WHERE generations.generation_id = b.generation_id AND NOT b.has_received
 """
 
-UPSERT_ATTEMPTS = f"""
+# Attempts of generations begun in this batch are new rows (plain inserts); the others are merged.
+_ATTEMPTS = f"""
 INSERT INTO routing_attempts
 SELECT
     aggregate_id,
@@ -143,7 +144,11 @@ SELECT
     any_value(d.elapsed_ms) FILTER (WHERE name = '{G}AttemptFailed')
 FROM staged
 WHERE name IN ('{G}RouteResolved', '{G}AttemptFailed')
+  AND aggregate_id IN (SELECT generation_id FROM generation_batch WHERE {{received}})
 GROUP BY aggregate_id, attempt
+"""
+INSERT_NEW_ATTEMPTS = _ATTEMPTS.format(received="has_received")
+MERGE_CONTINUED_ATTEMPTS = _ATTEMPTS.format(received="NOT has_received") + """
 ON CONFLICT (generation_id, attempt) DO UPDATE SET
     model = coalesce(excluded.model, routing_attempts.model),
     provider = coalesce(excluded.provider, routing_attempts.provider),
@@ -165,11 +170,15 @@ class GenerationsProjection:
         con.execute(CREATE_BATCH)
 
     def apply(self, con: duckdb.DuckDBPyConnection, names: frozenset[str]) -> None:
-        if any(n.startswith(G) for n in names):
-            con.execute(BATCH_GENERATIONS)
-            con.execute(INSERT_NEW_GENERATIONS)
-            continued = con.execute("SELECT count(*) FROM generation_batch WHERE NOT has_received").fetchone()
-            if continued and continued[0]:
-                con.execute(MERGE_CONTINUED_GENERATIONS)
+        if not any(n.startswith(G) for n in names):
+            return
+        con.execute(BATCH_GENERATIONS)
+        con.execute(INSERT_NEW_GENERATIONS)
+        row = con.execute("SELECT count(*) FROM generation_batch WHERE NOT has_received").fetchone()
+        continued = bool(row and row[0])
+        if continued:
+            con.execute(MERGE_CONTINUED_GENERATIONS)
         if f"{G}RouteResolved" in names or f"{G}AttemptFailed" in names:
-            con.execute(UPSERT_ATTEMPTS)
+            con.execute(INSERT_NEW_ATTEMPTS)
+            if continued:
+                con.execute(MERGE_CONTINUED_ATTEMPTS)

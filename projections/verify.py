@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import msgspec
 
-from projections.event_reader import NotificationLike
+from projections.event_reader import LogTextReader, NotificationLike, log_text_reader
 from projections.projector import TRACKING_NAME, NotificationSource, Projection, Projector
 
 TABLES_SQL = ("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
@@ -65,6 +65,8 @@ class BoundedSource:
 
     def __init__(self, source: NotificationSource, stop: int) -> None:
         self._source, self._stop = source, stop
+        # The projector's bulk read of an SQLite ledger, bounded the same way.
+        self.read_log_text: LogTextReader | None = log_text_reader(source, stop)
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
                              topics: Sequence[str] = (), *, inclusive_of_start: bool = True,

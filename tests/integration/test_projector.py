@@ -13,8 +13,10 @@ from app.composition import all_projections
 from domain.account import Account
 from domain.api_key import ApiKey, KeyPolicy, new_key_token
 from domain.generation import Generation
-from projections.projector import Projector
+from projections.event_reader import LedgerRecord, decode_all, decode_log_text, log_text_reader
+from projections.projector import LogFile, Projector, RawNotification
 from projections.schema import projection_tables
+from projections.verify import BoundedSource
 
 
 def fill(ledger: LedgerApp, generations: int = 300) -> None:
@@ -118,3 +120,51 @@ def test_balances_and_spend_in_the_projections_add_up_from_the_events(ledger: Le
     attempts = con.execute("SELECT count(*) FROM routing_attempts WHERE error_type IS NOT NULL").fetchone()
     assert attempts == (len(range(0, 300, 7)),)
     con.close()
+
+
+def test_a_replay_read_as_text_equals_the_projector_fed_row_by_row(ledger: LedgerApp, tmp_path: Path) -> None:
+    assert log_text_reader(ledger.recorder) is not None  # an SQLite ledger: catch_up reads it as text
+    con = duckdb.connect(str(tmp_path / "live.duckdb"))
+    live = Projector(con, ledger.recorder, all_projections(), batch_size=23)
+    while live.run_once():  # the live path: rows, one small batch at a time (generations split across batches)
+        pass
+    expected = dump(con)
+    con.close()
+    assert len(expected["generations"]) == 300
+    for size in (23, 101, 20_000):
+        replayed = duckdb.connect(str(tmp_path / f"replay-{size}.duckdb"))
+        assert Projector(replayed, ledger.recorder, all_projections(), batch_size=size).catch_up() > 0
+        assert dump(replayed) == expected, f"batch size {size}"
+        replayed.close()
+
+
+def test_a_log_file_batch_feeds_followers_the_same_records_as_rows(ledger: LedgerApp, tmp_path: Path) -> None:
+    top = ledger.recorder.max_notification_id() or 0
+    rows = [RawNotification(*r) for r in ledger.recorder.read_rows(0, top)]
+    text = log_text_reader(ledger.recorder)
+    assert text is not None
+    batch = text(0, top)
+    assert batch is not None and batch.last == top and batch.events == len(rows)
+    assert decode_log_text(batch.text) == decode_all(rows)
+    wanted = frozenset({"Account.CreditsAdded"})
+    assert [r.name for r in decode_log_text(batch.text, wanted)] == ["Account.CreditsAdded"] * 2
+
+    seen: list[LedgerRecord] = []
+    con = duckdb.connect(str(tmp_path / "live.duckdb"))
+    projector = Projector(con, ledger.recorder, all_projections())
+    projector.add_follower(seen.extend, wanted)
+    path = tmp_path / "batch.ndjson"
+    path.write_bytes(batch.text)
+    assert projector.run_once(LogFile(path, batch.last, batch.events)) == len(rows)
+    assert [r.data["amount_micro"] for r in seen] == [50_000_000, 1_000_000]
+    assert not path.exists()
+    con.close()
+
+
+def test_a_bounded_source_reads_as_text_up_to_its_stop(ledger: LedgerApp) -> None:
+    bounded = BoundedSource(ledger.recorder, 100)
+    read = log_text_reader(bounded)
+    assert read is not None
+    batch = read(40, 1000)
+    assert batch is not None and (batch.last, batch.events) == (100, 60)
+    assert read(100, 1000) is None
