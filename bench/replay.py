@@ -146,6 +146,7 @@ def measure_replay(generations: int) -> dict[str, Any]:
         print(f"\rreplay: {done:,} events ({100 * position / max(top, 1):.0f}%)", end="", file=sys.stderr)
 
     events = projector.catch_up(progress)
+    con.execute("CHECKPOINT")  # as `lowrouter replay` does before it reports
     seconds = time.perf_counter() - started
     print(file=sys.stderr)
     timings: dict[str, dict[str, float]] = {}

@@ -10,11 +10,12 @@ batch after it has committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -35,6 +36,7 @@ from projections.schema import drop_all, migrate
 
 log = logging.getLogger("lowrouter.projector")
 TRACKING_NAME = "projections"
+BULK_CHECKPOINT_THRESHOLD = "256MB"
 
 
 class Projection(Protocol):
@@ -283,9 +285,23 @@ class Projector:
         text_reader = None if self._followers else log_text_reader(self._source)
         if text_reader is None:
             return self._catch_up(self._read, progress)
-        with tempfile.TemporaryDirectory(prefix="lowrouter-replay-") as folder:
+        with tempfile.TemporaryDirectory(prefix="lowrouter-replay-") as folder, self._fewer_checkpoints():
             reader = text_reader
             return self._catch_up(lambda after, limit: _write_log_file(reader, Path(folder), after, limit), progress)
+
+    @contextlib.contextmanager
+    def _fewer_checkpoints(self) -> Iterator[None]:
+        """For a bulk catch-up, let DuckDB's write-ahead log grow to `BULK_CHECKPOINT_THRESHOLD`
+        before it checkpoints (commits at the default 16 MB took ~11 s more of a 4M-event replay),
+        then restore the setting (it is global to the database)."""
+        con = self._con
+        row = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+        con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+        try:
+            yield
+        finally:
+            if row is not None:
+                con.execute(f"SET checkpoint_threshold = '{row[0]}'")  # DuckDB's own rendering, e.g. '16.0 MiB'
 
     def _catch_up(self, read: Callable[[int, int], Batch | None],
                   progress: Callable[[int, int], None] | None) -> int:

@@ -168,3 +168,11 @@ def test_a_bounded_source_reads_as_text_up_to_its_stop(ledger: LedgerApp) -> Non
     batch = read(40, 1000)
     assert batch is not None and (batch.last, batch.events) == (100, 60)
     assert read(100, 1000) is None
+
+
+def test_a_bulk_catch_up_restores_the_checkpoint_threshold(ledger: LedgerApp, tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "replay.duckdb"))
+    before = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+    Projector(con, ledger.recorder, all_projections()).catch_up()
+    assert con.execute("SELECT current_setting('checkpoint_threshold')").fetchone() == before
+    con.close()
