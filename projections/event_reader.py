@@ -78,6 +78,7 @@ class LogText(NamedTuple):
     text: bytes
     last: int
     events: int
+    longest: int  # bytes of the largest stored state
 
 
 LogTextReader = Callable[[int, int], "LogText | None"]
@@ -88,7 +89,7 @@ SELECT CAST(group_concat('{{"position":' || rowid || ',"aggregate_id":' || json_
                          || ',"version":' || originator_version
                          || ',"name":' || json_quote(substr(topic, instr(topic, ':') + 1))
                          || ',"data":' || CAST(state AS TEXT) || '}}', char(10)) AS BLOB),
-       max(rowid), count(*)
+       max(rowid), count(*), max(length(state))
 FROM (SELECT rowid, originator_id, originator_version, topic, state FROM {table}
       WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?)
 """
@@ -109,8 +110,8 @@ def log_text_reader(source: object, stop: int | None = None) -> LogTextReader | 
     def read(after: int, limit: int) -> LogText | None:
         with recorder.datastore.transaction(commit=False) as c:
             c.execute(statement, (after, end, limit))
-            text, last, count = c.fetchone()
-        return LogText(bytes(text), int(last), int(count)) if count else None
+            text, last, count, longest = c.fetchone()
+        return LogText(bytes(text), int(last), int(count), int(longest)) if count else None
 
     return read
 

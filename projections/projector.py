@@ -116,20 +116,24 @@ class LogFile(NamedTuple):
     path: Path
     last: int
     events: int
+    longest: int  # bytes of the largest event: DuckDB's JSON reader is told when one exceeds its default
 
 
 _LOG_FILE_COLUMNS = ", ".join(f"'{k}': '{v}'" for k, v in {
     "position": "BIGINT", "aggregate_id": "VARCHAR", "version": "INTEGER", "name": "VARCHAR",
     "data": _sql_type(EVENT_FIELDS)}.items())
-_MAX_EVENT_BYTES = 1 << 30
+# DuckDB's default largest JSON object (16 MiB); a larger setting costs time on every batch, so it
+# is raised only for a batch that holds a larger event.
+_JSON_OBJECT_BYTES = 16 * 1024 * 1024
 
 
-def _stage_log_file_sql(path: Path) -> str:
-    literal = str(path).replace("'", "''")
+def _stage_log_file_sql(log_file: LogFile) -> str:
+    literal = str(log_file.path).replace("'", "''")
+    line = log_file.longest + 4096  # the event's line: its state and the fields around it
+    size = f", maximum_object_size = {line}" if line > _JSON_OBJECT_BYTES else ""
     return ("INSERT INTO staged SELECT position, aggregate_id, version, name, "
             "CAST(data.timestamp._data_ AS TIMESTAMPTZ), data "
-            f"FROM read_json('{literal}', format = 'newline_delimited', maximum_object_size = {_MAX_EVENT_BYTES}, "
-            f"columns = {{{_LOG_FILE_COLUMNS}}})")
+            f"FROM read_json('{literal}', format = 'newline_delimited'{size}, columns = {{{_LOG_FILE_COLUMNS}}})")
 
 
 def _write_log_file(read: LogTextReader, folder: Path, after: int, limit: int) -> LogFile | None:
@@ -138,7 +142,7 @@ def _write_log_file(read: LogTextReader, folder: Path, after: int, limit: int) -
         return None
     path = folder / f"after-{after}.ndjson"  # a new name per batch: nothing may serve an older file's contents
     path.write_bytes(text.text)
-    return LogFile(path, text.last, text.events)
+    return LogFile(path, text.last, text.events, text.longest)
 
 
 Batch = Sequence[RawRow] | LogFile
@@ -204,7 +208,7 @@ class Projector:
             batch = self._read(self.position, self._batch_size)
         if isinstance(batch, LogFile):
             log_file = batch
-            if not self._apply(log_file.last, lambda con: self._stage_log_file(con, log_file.path)):
+            if not self._apply(log_file.last, lambda con: self._stage_log_file(con, log_file)):
                 return 0
             if self._followers:
                 text = log_file.path.read_bytes()
@@ -240,9 +244,9 @@ class Projector:
         return frozenset(r[3] for r in rows)
 
     @staticmethod
-    def _stage_log_file(con: duckdb.DuckDBPyConnection, path: Path) -> frozenset[str]:
+    def _stage_log_file(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> frozenset[str]:
         con.execute("DELETE FROM staged")
-        con.execute(_stage_log_file_sql(path))
+        con.execute(_stage_log_file_sql(log_file))
         return frozenset(str(r[0]) for r in con.execute("SELECT DISTINCT name FROM staged").fetchall())
 
     def _apply(self, last: int, stage: Callable[[duckdb.DuckDBPyConnection], frozenset[str]]) -> bool:

@@ -155,7 +155,7 @@ def test_a_log_file_batch_feeds_followers_the_same_records_as_rows(ledger: Ledge
     projector.add_follower(seen.extend, wanted)
     path = tmp_path / "batch.ndjson"
     path.write_bytes(batch.text)
-    assert projector.run_once(LogFile(path, batch.last, batch.events)) == len(rows)
+    assert projector.run_once(LogFile(path, batch.last, batch.events, batch.longest)) == len(rows)
     assert [r.data["amount_micro"] for r in seen] == [50_000_000, 1_000_000]
     assert not path.exists()
     con.close()
@@ -175,4 +175,16 @@ def test_a_bulk_catch_up_restores_the_checkpoint_threshold(ledger: LedgerApp, tm
     before = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
     Projector(con, ledger.recorder, all_projections()).catch_up()
     assert con.execute("SELECT current_setting('checkpoint_threshold')").fetchone() == before
+    con.close()
+
+
+def test_an_event_larger_than_duckdbs_default_json_object_replays(tmp_path: Path) -> None:
+    app = open_ledger(sqlite_env(str(tmp_path / "ledger.sqlite")))
+    g = Generation.receive("gen_big", account_id="acct_a", key_id="key_a", requested_model="m/x", endpoint="chat",
+                           streamed=False, prompt_tokens_estimate=10, max_tokens=5, reserved_micro=500, route={},
+                           content="x" * (17 * 1024 * 1024))
+    app.save(g)
+    con = duckdb.connect(str(tmp_path / "replay.duckdb"))
+    assert Projector(con, app.recorder, all_projections()).catch_up() == 1
+    assert con.execute("SELECT generation_id, status FROM generations").fetchall() == [("gen_big", "in_flight")]
     con.close()
