@@ -37,6 +37,7 @@ from projections.schema import drop_all, migrate
 log = logging.getLogger("lowrouter.projector")
 TRACKING_NAME = "projections"
 BULK_CHECKPOINT_THRESHOLD = "256MB"
+_BULK_SETTINGS = {"checkpoint_threshold": BULK_CHECKPOINT_THRESHOLD, "threads": "1"}
 
 
 class Projection(Protocol):
@@ -289,23 +290,27 @@ class Projector:
         text_reader = None if self._followers else log_text_reader(self._source)
         if text_reader is None:
             return self._catch_up(self._read, progress)
-        with tempfile.TemporaryDirectory(prefix="lowrouter-replay-") as folder, self._fewer_checkpoints():
+        with tempfile.TemporaryDirectory(prefix="lowrouter-replay-") as folder, self._bulk_settings():
             reader = text_reader
             return self._catch_up(lambda after, limit: _write_log_file(reader, Path(folder), after, limit), progress)
 
     @contextlib.contextmanager
-    def _fewer_checkpoints(self) -> Iterator[None]:
-        """For a bulk catch-up, let DuckDB's write-ahead log grow to `BULK_CHECKPOINT_THRESHOLD`
-        before it checkpoints (commits at the default 16 MB took ~11 s more of a 4M-event replay),
-        then restore the setting (it is global to the database)."""
+    def _bulk_settings(self) -> Iterator[None]:
+        """DuckDB settings for a bulk catch-up, restored after (they are global to the database):
+        its write-ahead log may grow to `BULK_CHECKPOINT_THRESHOLD` before a checkpoint (at the
+        default 16 MB the commits took ~11 s more of a 4M-event replay), and it runs each statement
+        on one thread, leaving a core to the ledger reader (a batch is one row group, so statements
+        gain little from more: a 4M-event replay on 2 cores took 37.0 s with 2 threads, 30.8 s with 1)."""
         con = self._con
-        row = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
-        con.execute(f"SET checkpoint_threshold = '{BULK_CHECKPOINT_THRESHOLD}'")
+        saved = {name: con.execute("SELECT current_setting(?)", [name]).fetchone() for name in _BULK_SETTINGS}
+        for name, value in _BULK_SETTINGS.items():
+            con.execute(f"SET {name} = '{value}'")
         try:
             yield
         finally:
-            if row is not None:
-                con.execute(f"SET checkpoint_threshold = '{row[0]}'")  # DuckDB's own rendering, e.g. '16.0 MiB'
+            for name, row in saved.items():
+                if row is not None:
+                    con.execute(f"SET {name} = '{row[0]}'")  # DuckDB's own rendering, e.g. '16.0 MiB'
 
     def _catch_up(self, read: Callable[[int, int], Batch | None],
                   progress: Callable[[int, int], None] | None) -> int:

@@ -84,7 +84,7 @@ def replay_into(path: Path, source: NotificationSource, projections: Sequence[Pr
                 progress: Callable[[int, int], None] | None = None) -> duckdb.DuckDBPyConnection:
     """Rebuild every projection into a new DuckDB file, up to log position `stop`; return the connection."""
     con = duckdb.connect(str(path))
-    projector = Projector(con, BoundedSource(source, stop), projections, batch_size=20000)
+    projector = Projector(con, BoundedSource(source, stop), projections, batch_size=50_000)
     projector.catch_up(progress)
     return con
 

@@ -170,11 +170,12 @@ def test_a_bounded_source_reads_as_text_up_to_its_stop(ledger: LedgerApp) -> Non
     assert read(100, 1000) is None
 
 
-def test_a_bulk_catch_up_restores_the_checkpoint_threshold(ledger: LedgerApp, tmp_path: Path) -> None:
-    con = duckdb.connect(str(tmp_path / "replay.duckdb"))
-    before = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+def test_a_bulk_catch_up_restores_duckdbs_settings(ledger: LedgerApp, tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "replay.duckdb"), config={"threads": 2})
+    sql = "SELECT current_setting('checkpoint_threshold'), current_setting('threads')"
+    before = con.execute(sql).fetchone()
     Projector(con, ledger.recorder, all_projections()).catch_up()
-    assert con.execute("SELECT current_setting('checkpoint_threshold')").fetchone() == before
+    assert con.execute(sql).fetchone() == before
     con.close()
 
 
