@@ -26,69 +26,58 @@ _ABANDONED = f"name = '{G}Abandoned'"
 _ECO = f"name = '{G}EcoEstimated'"
 
 
+def _usage(field: str, cast: str = "") -> str:
+    value = f"d.{field}"
+    return f"any_value({value}) FILTER (WHERE {_USAGE})"
+
+
 # One row per generation of the batch, with whether its RequestReceived is in the batch (a new row)
-# or not (the rest of a generation begun in an earlier batch). A generation has at most one
-# RequestReceived, one UsageRecorded or Abandoned, and one EcoEstimated: the aggregate finds each
-# one's position and its fields are read by joining it back (a few aggregates instead of one per
-# column: DuckDB's cost per aggregate is most of a small batch's).
+# or not (the rest of a generation begun in an earlier batch).
 BATCH_SELECT = f"""
-WITH per_generation AS (
-    SELECT aggregate_id,
-           any_value(position) FILTER (WHERE {_RECEIVED}) AS received,
-           any_value(position) FILTER (WHERE {_USAGE}) AS usage,
-           any_value(position) FILTER (WHERE {_ABANDONED}) AS abandoned,
-           any_value(position) FILTER (WHERE {_ECO}) AS eco,
-           max(ts) FILTER (WHERE {_ENDED}) AS completed_at,
-           min(d.ttft_ms) FILTER (WHERE name = '{G}ChunkStreamed') AS ttft_ms,
-           max(d.attempt) FILTER (WHERE name = '{G}RouteResolved') AS attempt,
-           max(position) AS position
-    FROM staged
-    WHERE name LIKE '{G}%'
-    GROUP BY aggregate_id
-)
 SELECT * FROM (
 SELECT
-    g.aggregate_id,
-    r.ts,
-    g.completed_at,
-    coalesce(u.d.account_id, r.d.account_id),
-    coalesce(u.d.key_id, r.d.key_id),
-    r.d.endpoint,
-    r.d.requested_model,
-    u.d.model,
-    u.d.provider,
-    u.d.region,
-    r.d.streamed,
-    coalesce(u.d.prompt_tokens, CASE WHEN g.abandoned IS NOT NULL THEN 0::BIGINT END),
-    coalesce(u.d.completion_tokens, CASE WHEN g.abandoned IS NOT NULL THEN 0::BIGINT END),
-    coalesce(u.d.prompt_tokens + u.d.completion_tokens, CASE WHEN g.abandoned IS NOT NULL THEN 0::BIGINT END),
-    coalesce(u.d.cached_tokens, CASE WHEN g.abandoned IS NOT NULL THEN 0::BIGINT END),
-    u.d.usage_estimated,
-    u.d.latency_ms,
-    u.d.generation_ms,
-    g.ttft_ms,
-    coalesce(u.d.cancelled, CASE WHEN g.abandoned IS NOT NULL THEN false END),
-    coalesce(u.d.finish_reason, CASE WHEN g.abandoned IS NOT NULL THEN 'error' END),
-    coalesce(CASE WHEN g.abandoned IS NOT NULL THEN 'abandoned' END, u.d.status,
-             CASE WHEN g.received IS NOT NULL THEN 'in_flight' END),
-    u.d.http_status,
-    coalesce(CASE WHEN g.abandoned IS NOT NULL THEN 'abandoned' END, u.d.error_type),
-    coalesce(u.d.cost_micro, CASE WHEN g.abandoned IS NOT NULL THEN 0::BIGINT END),
-    r.d.reserved_micro,
-    coalesce(g.attempt, CASE WHEN g.received IS NOT NULL THEN 0 END),
-    e.d.estimate.energy_wh,
-    e.d.estimate.carbon_g,
-    e.d.estimate.carbon_per_1k_tokens_g,
-    e.d.estimate.accuracy,
-    e.d.methodology_version,
-    CASE WHEN g.eco IS NOT NULL THEN '' ELSE u.d.eco_note END,
-    g.position,
-    coalesce(u.d.uncharged_micro, CASE WHEN g.abandoned IS NOT NULL THEN 0::BIGINT END),
-    g.received IS NOT NULL AS has_received
-FROM per_generation AS g
-LEFT JOIN staged AS r ON r.position = g.received
-LEFT JOIN staged AS u ON u.position = g.usage
-LEFT JOIN staged AS e ON e.position = g.eco
+    aggregate_id,
+    max(ts) FILTER (WHERE {_RECEIVED}),
+    max(ts) FILTER (WHERE {_ENDED}),
+    coalesce({_usage('account_id')}, any_value(d.account_id) FILTER (WHERE {_RECEIVED})),
+    coalesce({_usage('key_id')}, any_value(d.key_id) FILTER (WHERE {_RECEIVED})),
+    any_value(d.endpoint) FILTER (WHERE {_RECEIVED}),
+    any_value(d.requested_model) FILTER (WHERE {_RECEIVED}),
+    {_usage('model')},
+    {_usage('provider')},
+    {_usage('region')},
+    any_value(d.streamed) FILTER (WHERE {_RECEIVED}),
+    coalesce({_usage('prompt_tokens', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('completion_tokens', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('prompt_tokens', '::BIGINT')} + {_usage('completion_tokens', '::BIGINT')},
+             any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('cached_tokens', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    {_usage('usage_estimated', '::BOOLEAN')},
+    {_usage('latency_ms', '::DOUBLE')},
+    {_usage('generation_ms', '::DOUBLE')},
+    min(d.ttft_ms) FILTER (WHERE name = '{G}ChunkStreamed'),
+    coalesce({_usage('cancelled', '::BOOLEAN')}, any_value(false) FILTER (WHERE {_ABANDONED})),
+    coalesce({_usage('finish_reason')}, any_value('error') FILTER (WHERE {_ABANDONED})),
+    coalesce(any_value('abandoned') FILTER (WHERE {_ABANDONED}), {_usage('status')},
+             any_value('in_flight') FILTER (WHERE {_RECEIVED})),
+    {_usage('http_status', '::INTEGER')},
+    coalesce(any_value('abandoned') FILTER (WHERE {_ABANDONED}), {_usage('error_type')}),
+    coalesce({_usage('cost_micro', '::BIGINT')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    any_value(d.reserved_micro) FILTER (WHERE {_RECEIVED}),
+    coalesce(max(d.attempt) FILTER (WHERE name = '{G}RouteResolved'),
+             any_value(0) FILTER (WHERE {_RECEIVED})),
+    any_value(d.estimate.energy_wh) FILTER (WHERE {_ECO}),
+    any_value(d.estimate.carbon_g) FILTER (WHERE {_ECO}),
+    any_value(d.estimate.carbon_per_1k_tokens_g) FILTER (WHERE {_ECO}),
+    any_value(d.estimate.accuracy) FILTER (WHERE {_ECO}),
+    any_value(d.methodology_version) FILTER (WHERE {_ECO}),
+    CASE WHEN count(*) FILTER (WHERE {_ECO}) > 0 THEN '' ELSE {_usage('eco_note')} END,
+    max(position),
+    coalesce({_usage('uncharged_micro')}, any_value(0::BIGINT) FILTER (WHERE {_ABANDONED})),
+    count(*) FILTER (WHERE {_RECEIVED}) > 0 AS has_received
+FROM staged
+WHERE name LIKE '{G}%'
+GROUP BY aggregate_id
 ) AS t({", ".join(COLUMNS)}, has_received)
 """
 CREATE_BATCH = f"CREATE TEMP TABLE IF NOT EXISTS generation_batch AS {BATCH_SELECT} LIMIT 0"
