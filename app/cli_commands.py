@@ -83,7 +83,7 @@ def replay_command(settings: Settings, data_dir: Path) -> int:
     import duckdb
 
     con = duckdb.connect(str(fresh))
-    projector = Projector(con, ledger.recorder, all_projections(), batch_size=20000)
+    projector = Projector(con, ledger.recorder, all_projections(), batch_size=50_000)
 
     def progress(done: int, position: int) -> None:
         pct = 100.0 * position / top if top else 100.0

@@ -72,6 +72,11 @@ def open_projections(data_dir: Path, memory_mb: int, read_only: bool = False) ->
                           config={"memory_limit": f"{memory_mb}MB", "threads": 1})
 
 
+def open_upstream_client(settings: Settings) -> UpstreamClient:
+    """The one HTTP connection pool every upstream call goes out on (close it at shutdown)."""
+    return UpstreamClient(connect_s=settings.routing.connect_timeout_s)
+
+
 def build_gateway(settings: Settings, data_dir: Path, upstream: UpstreamClient) -> Gateway:
     """Open the ledger and projections, catch up, reconcile, and wire every part."""
     catalogue = build_catalogue(settings)

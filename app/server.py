@@ -15,11 +15,10 @@ from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from adapters.providers.upstream_http import UpstreamClient
 from app import http_admin, http_carbon, http_chat, http_credit_ledger, http_read, http_sql
 from app.access_log import record_access
 from app.asgi_chat import ChatFastPath
-from app.composition import build_gateway
+from app.composition import build_gateway, open_upstream_client
 from app.control import remove_control_file, write_control_file
 from app.dashboard.context import template_config
 from app.dashboard.routes import dashboard_router
@@ -88,7 +87,7 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> ChatFastPat
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        upstream = UpstreamClient(connect_s=settings.routing.connect_timeout_s)
+        upstream = open_upstream_client(settings)
         gw = build_gateway(settings, data_dir, upstream)
         app.state.gateway = gw
         gw.projector.start()
