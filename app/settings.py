@@ -49,7 +49,7 @@ class LedgerSettings(msgspec.Struct, forbid_unknown_fields=True):
     store_content: bool = False
     postgres: PostgresSettings = msgspec.field(default_factory=PostgresSettings)
     projector_poll_ms: int = 250
-    projections_memory_mb: Annotated[int, msgspec.Meta(ge=8)] = 32
+    projections_memory_mb: Annotated[int, msgspec.Meta(ge=8)] = 96
 
 
 class CreditSettings(msgspec.Struct, forbid_unknown_fields=True):
