@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +58,18 @@ def _failed(e: BaseException) -> UpstreamUnavailableError | UpstreamBadResponseE
     return UpstreamBadResponseError(f"upstream answered badly: {type(e).__name__}", retryable=True, cause="garbage")
 
 
+async def _answer(sending: Awaitable[Response], timeout_s: float) -> Response:
+    """The upstream's response to a request being sent, or the `UpstreamError` its failure maps to."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await sending
+    except TimeoutError as e:
+        raise UpstreamTimeoutError(f"no answer from upstream within {timeout_s:g} s", retryable=True,
+                                   cause="timeout") from e
+    except PyreqwestError as e:
+        raise _failed(e) from e
+
+
 async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
                     timeouts: Timeouts) -> Any:
     """POST and read the whole answer, decoded; every failure mapped to an `UpstreamError`.
@@ -66,14 +78,7 @@ async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], head
     first-byte timeout covers the head, and the idle timeout the rest of the body.
     """
     request = client.client.post(url).headers(dict(headers)).body_bytes(_encode(body)).build()
-    try:
-        async with asyncio.timeout(timeouts.first_byte_s + timeouts.idle_s):
-            response = await request.send()
-    except TimeoutError as e:
-        raise UpstreamTimeoutError(f"no answer from upstream within {timeouts.first_byte_s:g} s",
-                                   retryable=True, cause="timeout") from e
-    except PyreqwestError as e:
-        raise _failed(e) from e
+    response = await _answer(request.send(), timeouts.first_byte_s + timeouts.idle_s)
     raw = await response.bytes()
     if response.status >= 300:
         raise error_for_status(response.status, bytes(raw))
@@ -115,14 +120,7 @@ async def post_stream(client: UpstreamClient, url: str, body: dict[str, Any], he
     # by default, which would hold back a stream's first tokens): hand it over at the head.
     request = (client.client.post(url).headers(dict(headers)).body_bytes(_encode(body))
                .streamed_read_buffer_limit(1).build_streamed())
-    try:
-        async with asyncio.timeout(timeouts.first_byte_s):
-            response = await request.__aenter__()
-    except TimeoutError as e:
-        raise UpstreamTimeoutError(f"no answer from upstream within {timeouts.first_byte_s:g} s",
-                                   retryable=True, cause="timeout") from e
-    except PyreqwestError as e:
-        raise _failed(e) from e
+    response = await _answer(request.__aenter__(), timeouts.first_byte_s)
     stream = UpstreamStream(request, response)
     if response.status >= 300:
         parts: list[bytes] = []
