@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -90,6 +91,11 @@ def create_app(settings: Settings, data_dir: Path, url: str = "") -> ChatFastPat
         upstream = open_upstream_client(settings)
         gw = build_gateway(settings, data_dir, upstream)
         app.state.gateway = gw
+        # What start-up built (modules, catalogue, key directory, caches) lives as long as the process:
+        # move it out of the collector's sight, so that a full collection under load walks only what
+        # requests made (it was ~1.5 ms of the 99th percentile at one connection).
+        gc.collect()
+        gc.freeze()
         gw.projector.start()
         if url:
             gw.control_key_hash = hash_key(write_control_file(data_dir, url))

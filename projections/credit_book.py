@@ -164,6 +164,17 @@ class CreditBook:
         self._key_month[(key_id, month_of(day))] += cost
 
     # -- following the ledger ------------------------------------------------------------------
+    def already_applied(self, name: str, aggregate_id: str) -> bool:
+        """True for the charge of a request this book applied itself when it settled (the projector
+        then neither decodes nor passes that event); forgets it, as `follow` would."""
+        if name != "Generation.UsageRecorded":
+            return False
+        with self._lock:
+            if aggregate_id in self._applied_locally:
+                self._applied_locally.discard(aggregate_id)
+                return True
+        return False
+
     def follow(self, records: list[LedgerRecord]) -> None:
         with self._lock:
             for r in records:

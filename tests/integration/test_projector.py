@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +130,8 @@ def test_a_replay_read_as_text_equals_the_projector_fed_row_by_row(ledger: Ledge
     assert log_text_reader(ledger.recorder) is not None  # an SQLite ledger: catch_up reads it as text
     con = duckdb.connect(str(tmp_path / "live.duckdb"))
     live = Projector(con, ledger.recorder, all_projections(), batch_size=23)
-    while live.run_once():  # the live path: rows, one small batch at a time (generations split across batches)
+    # Rows (as from a PostgreSQL ledger), one small batch at a time (generations split across batches).
+    while live.run_once(ledger.recorder.read_rows(live.position, 23)):
         pass
     expected = dump(con)
     con.close()
@@ -159,6 +164,76 @@ def test_a_log_file_batch_feeds_followers_the_same_records_as_rows(ledger: Ledge
     assert [r.data["amount_micro"] for r in seen] == [50_000_000, 1_000_000]
     assert not path.exists()
     con.close()
+
+
+def test_the_live_projector_reads_an_sqlite_ledger_as_text_and_leaves_no_file_behind(
+        ledger: LedgerApp, tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "live.duckdb"))
+    live = Projector(con, ledger.recorder, all_projections(), batch_size=101)
+    charges: list[LedgerRecord] = []
+    skipped: list[str] = []
+
+    def skip(name: str, aggregate_id: str) -> bool:  # as the credit book does for charges it settled itself
+        if aggregate_id.endswith("0"):
+            skipped.append(aggregate_id)
+            return True
+        return False
+
+    live.add_follower(charges.extend, frozenset({"Generation.UsageRecorded"}), skip)
+    batches = 0
+    while live.run_once():
+        batches += 1
+        assert live._folder is not None and not list(live._folder.iterdir())
+    assert batches == -(-(ledger.recorder.max_notification_id() or 0) // 101)
+    assert dump(con) == fresh_replay(ledger, tmp_path / "fresh.duckdb")
+    assert len(skipped) == 30 and len(charges) == 270
+    assert all(r.name == "Generation.UsageRecorded" and not r.aggregate_id.endswith("0") for r in charges)
+    assert sorted(r.data["cost_micro"] for r in charges) == sorted(100 + i for i in range(300) if i % 10)
+    folder = live._folder
+    live.stop()
+    assert not folder.exists()
+    con.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_the_projector_runs_on_idle_cpu_until_a_reader_waits_or_it_falls_behind(
+        ledger: LedgerApp, tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "live.duckdb"))
+    projector = Projector(con, ledger.recorder, all_projections(), poll_s=0.05)
+    projector.start()
+    try:
+        deadline = time.monotonic() + 10
+        while projector.position < (ledger.recorder.max_notification_id() or 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        thread = projector._thread
+        assert thread is not None and thread.native_id is not None
+        tid = thread.native_id
+        _eventually(lambda: os.sched_getscheduler(tid) == os.SCHED_IDLE)
+
+        async def read_your_writes() -> None:  # a reader waiting lifts it at once, before the batch
+            account = Account.open("acct_b", "b")
+            ledger.save(account)
+            waiting = asyncio.ensure_future(projector.wait_for(ledger.recorder.max_notification_id() or 0, 5))
+            await asyncio.sleep(0)
+            assert os.sched_getscheduler(tid) == os.SCHED_OTHER
+            assert await waiting
+
+        asyncio.run(read_your_writes())
+        _eventually(lambda: os.sched_getscheduler(tid) == os.SCHED_IDLE)  # caught up: back in the background
+        # A batch that takes long (as when a busy machine leaves the idle class no CPU): the watch lifts it.
+        projector.crash_before_commit = lambda last: time.sleep(1.0) is not None
+        ledger.save(Account.open("acct_c", "c"))
+        _eventually(lambda: os.sched_getscheduler(tid) == os.SCHED_OTHER, timeout_s=0.9)
+    finally:
+        projector.stop()
+        con.close()
+
+
+def _eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.005)
 
 
 def test_a_bounded_source_reads_as_text_up_to_its_stop(ledger: LedgerApp) -> None:

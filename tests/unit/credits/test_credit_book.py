@@ -97,6 +97,18 @@ def test_a_charge_settled_here_is_not_counted_again_when_the_ledger_brings_it() 
     assert book.balance("acct_1") == 750
 
 
+def test_the_projector_is_told_to_skip_a_charge_settled_here_and_only_once() -> None:
+    book = book_with(1_000)
+    r, _, _ = reserve(book, 600)
+    assert r is not None
+    book.settle(r, "gen_1", 250, NOW.date())
+    assert book.already_applied("Generation.UsageRecorded", "gen_1")
+    assert not book.already_applied("Generation.UsageRecorded", "gen_1")  # forgotten once skipped
+    assert not book.already_applied("Generation.UsageRecorded", "gen_9")  # another process's charge
+    assert not book.already_applied("Account.CreditsAdded", "acct_1")
+    assert book.balance("acct_1") == 750
+
+
 def test_a_charge_from_another_process_is_counted_when_the_ledger_brings_it() -> None:
     book = book_with(1_000)
     book.follow([LedgerRecord(3, "gen_9", 4, "Generation.UsageRecorded", NOW,
