@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +24,8 @@ from projections.event_reader import LedgerRecord, decode_all, decode_log_text, 
 from projections.projector import LogFile, Projector, RawNotification
 from projections.schema import projection_tables
 from projections.verify import BoundedSource
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fill(ledger: LedgerApp, generations: int = 300) -> None:
@@ -227,6 +232,17 @@ def test_the_projector_runs_on_idle_cpu_until_a_reader_waits_or_it_falls_behind(
     finally:
         projector.stop()
         con.close()
+
+
+def test_a_process_that_may_not_leave_the_idle_class_keeps_its_projector_at_normal_priority() -> None:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.geteuid() != 0:
+        pytest.skip("needs root and util-linux's setpriv to drop CAP_SYS_NICE")
+    code = "from projections.projector import idle_round_trip_allowed as a; print(a())"
+    without = subprocess.run([setpriv, "--inh-caps=-sys_nice", "--bounding-set=-sys_nice", sys.executable, "-c", code],
+                             capture_output=True, text=True, check=True, cwd=ROOT)
+    with_cap = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert (without.stdout.strip(), with_cap.stdout.strip()) == ("False", "True")
 
 
 def _eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
