@@ -6,8 +6,9 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import duckdb
 
 from adapters.event_store import LedgerApp
@@ -22,7 +23,12 @@ from projections.key_directory import KeyDirectory
 from projections.projector import Projector
 from projections.routing_defaults import RoutingDefaultsBook
 
+T = TypeVar("T")
 STICKY_USERS = 100_000
+# How long a read that must show what was just written waits for the projector.
+READ_YOUR_WRITES_S = 2.0
+# How long a write made through the API waits for the projections to include it.
+WRITE_THROUGH_S = 5.0
 
 
 @dataclass
@@ -45,6 +51,17 @@ class Gateway:
     sticky: OrderedDict[str, str] = field(default_factory=OrderedDict)
     extras: dict[str, Any] = field(default_factory=dict)
     on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    async def caught_up(self, timeout_s: float = READ_YOUR_WRITES_S) -> bool:
+        """Wait (at most `timeout_s`) until the projections include everything the ledger holds now;
+        whether they do."""
+        return await self.projector.wait_for(self.ledger.recorder.max_notification_id() or 0, timeout_s)
+
+    async def write_through(self, action: Callable[[], T]) -> T:
+        """Run a ledger write off the event loop, then wait until the projections include it."""
+        result = await anyio.to_thread.run_sync(action)
+        await self.caught_up(WRITE_THROUGH_S)
+        return result
 
     @property
     def timeouts(self) -> Timeouts:

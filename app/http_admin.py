@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 import msgspec
@@ -11,13 +10,12 @@ from litestar import Request, Response, delete, get, patch, post
 
 from app import accounts_service as svc
 from app.caller import authenticate, require_admin
-from app.gateway import Gateway
+from app.gateway import WRITE_THROUGH_S, Gateway
 from app.http_read import key_view
 from domain.errors import InvalidRequestError, NotFoundError
 from domain.money import credits_number
 
 _encode = msgspec.json.Encoder().encode
-T = TypeVar("T")
 
 
 def _admin(request: Request[Any, Any, Any]) -> Gateway:
@@ -39,13 +37,6 @@ async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return data
 
 
-async def _write(gw: Gateway, action: Callable[[], T]) -> T:
-    """Run a ledger write off the event loop, then wait until the projections include it."""
-    result = await anyio.to_thread.run_sync(action)
-    await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, 5.0)
-    return result
-
-
 def _json(body: Any, status: int = 200) -> Response[bytes]:
     return Response(_encode(body), status_code=status, media_type="application/json")
 
@@ -61,7 +52,7 @@ async def open_account(request: Request[Any, Any, Any]) -> Response[bytes]:
     name = data.get("name")
     if not isinstance(name, str):
         raise InvalidRequestError("name must be a string", param="name")
-    account_id = await _write(gw, lambda: svc.open_account(gw.ledger, name))
+    account_id = await gw.write_through(lambda: svc.open_account(gw.ledger, name))
     return _json({"data": {"account_id": account_id, "name": name.strip()}}, 201)
 
 
@@ -106,7 +97,8 @@ async def add_credits(request: Request[Any, Any, Any], account_id: str) -> Respo
     reference = data.get("reference") or ""
     if not isinstance(reference, str):
         raise InvalidRequestError("reference must be a string", param="reference")
-    micro = await _write(gw, lambda: svc.add_credits(gw.ledger, account_id, data.get("amount"), reference, "admin"))
+    micro = await gw.write_through(
+        lambda: svc.add_credits(gw.ledger, account_id, data.get("amount"), reference, "admin"))
     return _json({"data": {"account_id": account_id, "added": credits_number(micro),
                            "balance": credits_number(gw.credits.balance(account_id))}}, 201)
 
@@ -135,7 +127,7 @@ async def create_key(request: Request[Any, Any, Any]) -> Response[bytes]:
     if not isinstance(account_id, str):
         raise InvalidRequestError("account_id must be given", param="account_id")
     regions, models = _regions_models(gw)
-    key_id, token = await _write(gw, lambda: svc.issue_key(gw.ledger, account_id, data, regions, models))
+    key_id, token = await gw.write_through(lambda: svc.issue_key(gw.ledger, account_id, data, regions, models))
     return _json({"key": token, "data": key_view(gw, key_id)}, 201)
 
 
@@ -144,20 +136,19 @@ async def edit_key(request: Request[Any, Any, Any], key_id: str) -> Response[byt
     gw = _admin(request)
     data = await _body(request)
     regions, models = _regions_models(gw)
-    await _write(gw, lambda: svc.change_key(gw.ledger, key_id, data, regions, models, "admin"))
+    await gw.write_through(lambda: svc.change_key(gw.ledger, key_id, data, regions, models, "admin"))
     return _json({"data": key_view(gw, key_id)})
 
 
 @delete(["/keys/{key_id:str}", "/admin/keys/{key_id:str}"], status_code=200, summary="Revoke a key (admin)")
 async def revoke_key(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
     gw = _admin(request)
-    await _write(gw, lambda: svc.revoke_key(gw.ledger, key_id, "admin"))
+    await gw.write_through(lambda: svc.revoke_key(gw.ledger, key_id, "admin"))
     return _json({"data": key_view(gw, key_id)})
 
 
 @post(["/admin/sync"], status_code=200, summary="Bring the projections up to the ledger's end (used by the CLI)")
 async def sync(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = _admin(request)
-    top = gw.ledger.recorder.max_notification_id() or 0
-    ok = await gw.projector.wait_for(top, 5.0)
+    ok = await gw.caught_up(WRITE_THROUGH_S)
     return _json({"data": {"position": gw.projector.position, "caught_up": ok}})

@@ -17,7 +17,6 @@ from domain.eco import ModelParams
 from domain.errors import InvalidRequestError, PermissionDeniedError
 
 _encode = msgspec.json.Encoder().encode
-READ_YOUR_WRITES_S = 2.0
 
 
 def resolve_baseline(gw: Gateway, name: str) -> ModelParams:
@@ -43,7 +42,7 @@ async def carbon_report(request: Request[Any, Any, Any]) -> Response[bytes] | St
             raise PermissionDeniedError("a key can only read its own account's carbon report", param="account")
     baseline = resolve_baseline(gw, q.baseline) if q.baseline else None
     # Read your writes: include every response completed before this request.
-    await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, READ_YOUR_WRITES_S)
+    await gw.caught_up()
 
     def read() -> dict[str, Any]:
         return build_report(gw.cursor(), q, account_id, baseline)

@@ -19,7 +19,6 @@ from domain.money import credits_number
 from projections.credit_ledger import ledger_page
 
 _encode = msgspec.json.Encoder().encode
-READ_YOUR_WRITES_S = 2.0
 MAX_LIMIT = 1000
 
 
@@ -44,7 +43,7 @@ async def _page(gw: Gateway, request: Request[Any, Any, Any], account_id: str,
     assert limit is not None
     # Read your writes: whatever the ledger holds now (a charge just answered, a top-up just made)
     # is in the page, once the projector has caught up.
-    await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, READ_YOUR_WRITES_S)
+    await gw.caught_up()
     entries, more = await anyio.to_thread.run_sync(lambda: ledger_page(gw.cursor(), account_id, before, limit))
     body = {"object": "list", "account_id": account_id, "data": entries, "has_more": more,
             "next_before": entries[-1]["position"] if more else None,
@@ -65,7 +64,7 @@ async def own_ledger(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def account_ledger(request: Request[Any, Any, Any], account_id: str) -> Response[bytes]:
     gw: Gateway = request.app.state.gateway
     require_admin(authenticate(gw, request.headers.get("authorization"), request.headers.get("x-api-key")))
-    await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, READ_YOUR_WRITES_S)
+    await gw.caught_up()
     if account_id not in gw.credits.accounts:
         raise NotFoundError(f"no account {account_id!r}", param="account_id")
     return await _page(gw, request, account_id, {})

@@ -18,7 +18,6 @@ from projections.queries import generation_record
 
 _encode = msgspec.json.Encoder().encode
 JSON = "application/json"
-READ_YOUR_WRITES_S = 2.0
 
 
 def _gw(request: Request[Any, Any, Any]) -> Gateway:
@@ -49,8 +48,7 @@ async def _generation(request: Request[Any, Any, Any], generation_id: str | None
     if record is None or record["completed_at"] is None:
         # Read your writes: a response that completed has its events in the ledger, so wait
         # (briefly) for the projector to reach the ledger's current end, then look again.
-        top = gw.ledger.recorder.max_notification_id() or 0
-        await gw.projector.wait_for(top, READ_YOUR_WRITES_S)
+        await gw.caught_up()
         record = await _read_generation(gw, generation_id)
     if record is None or (not caller.is_admin and record["account_id"] != caller.account_id):
         raise NotFoundError(f"no generation {generation_id!r} for this account", param="id")

@@ -14,7 +14,6 @@ from litestar.response import Stream
 
 from app.caller import authenticate, require_admin
 from app.gateway import Gateway
-from app.http_read import READ_YOUR_WRITES_S
 from app.query_output import encode_json
 from domain.errors import InvalidRequestError
 from projections.exports import iter_usage_csv
@@ -57,7 +56,7 @@ async def admin_sql(request: Request[Any, Any, Any]) -> Response[bytes]:
     timeout_s = _number(data, "timeout_s", TIMEOUT_S, MAX_TIMEOUT_S)
     # Everything recorded before the query is in its answer: wait (briefly) for the projector to
     # reach the ledger's end, as GET /generation does for a missing record.
-    await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, READ_YOUR_WRITES_S)
+    await gw.caught_up()
 
     def read() -> Any:
         cur = gw.cursor()

@@ -141,8 +141,3 @@ def record_of(head: LineHead) -> LedgerRecord:
     when = datetime.fromisoformat(ts["_data_"] if isinstance(ts, dict) else ts)
     return LedgerRecord(position=head.position, aggregate_id=head.aggregate_id, version=head.version,
                         name=head.name, timestamp=when, data=data)
-
-
-def decode_log_text(text: bytes, wanted: frozenset[str] | None = None) -> list[LedgerRecord]:
-    """The events of a `LogText` (only those named in `wanted`, unless None), decoded."""
-    return [record_of(h) for h in decode_log_heads(text) if wanted is None or h.name in wanted]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -23,11 +22,9 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import duckdb
-import msgspec
 
 from projections.event_reader import (
     LedgerRecord,
-    LogTextReader,
     NotificationLike,
     decode_all,
     decode_log_heads,
@@ -36,6 +33,8 @@ from projections.event_reader import (
     short_name,
 )
 from projections.schema import drop_all, migrate
+from projections.staging import LogFile, prepare_staging, stage_log_file, stage_rows, write_log_file
+from projections.thread_priority import ThreadPriority
 
 log = logging.getLogger("lowrouter.projector")
 TRACKING_NAME = "projections"
@@ -81,79 +80,6 @@ class RawNotification(NamedTuple):
     topic: str
     state: bytes
 
-# Every field any projection reads, by name and type: DuckDB parses each event's JSON once into this
-# struct (absent fields are NULL), and projections read `d.<field>`.
-EVENT_FIELDS = {
-    "account_id": "VARCHAR", "key_id": "VARCHAR", "endpoint": "VARCHAR", "requested_model": "VARCHAR",
-    "streamed": "BOOLEAN", "reserved_micro": "BIGINT", "attempt": "INTEGER", "provider": "VARCHAR",
-    "region": "VARCHAR", "model": "VARCHAR", "reason": "VARCHAR", "candidates": "JSON", "error_type": "VARCHAR",
-    "upstream_status": "INTEGER", "message": "VARCHAR", "elapsed_ms": "DOUBLE", "ttft_ms": "DOUBLE",
-    "status": "VARCHAR", "http_status": "INTEGER", "finish_reason": "VARCHAR", "prompt_tokens": "BIGINT",
-    "completion_tokens": "BIGINT", "cached_tokens": "BIGINT", "usage_estimated": "BOOLEAN", "cost_micro": "BIGINT",
-    "latency_ms": "DOUBLE", "generation_ms": "DOUBLE", "cancelled": "BOOLEAN", "eco_note": "VARCHAR",
-    "methodology_version": "VARCHAR", "inputs": "JSON", "uncharged_micro": "BIGINT",
-    "estimate": {"energy_wh": "DOUBLE", "carbon_g": "DOUBLE", "carbon_per_1k_tokens_g": "DOUBLE",
-                 "embodied_carbon_g": "DOUBLE", "accuracy": "VARCHAR"},
-    "name": "VARCHAR", "amount_micro": "BIGINT", "reference": "VARCHAR", "actor": "VARCHAR", "key_hash": "VARCHAR",
-    "display": "VARCHAR", "policy": "JSON", "changes": "JSON", "timestamp": {"_data_": "VARCHAR"},
-}
-_STRUCTURE = msgspec.json.encode(EVENT_FIELDS).decode().replace("'", "''")
-_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS staging_raw (position BIGINT, aggregate_id VARCHAR, version INTEGER,
-                                             name VARCHAR, state VARCHAR);
-"""
-_STAGED_SELECT = f"""
-SELECT position, aggregate_id, version, name, CAST(d.timestamp._data_ AS TIMESTAMPTZ) AS ts, d
-FROM (SELECT *, json_transform(state, '{_STRUCTURE}') AS d FROM staging_raw)
-"""
-# Created once (DDL inside every batch's transaction costs more than the batch's own work).
-_CREATE_STAGED = f"CREATE TEMP TABLE IF NOT EXISTS staged AS {_STAGED_SELECT} LIMIT 0"
-_STAGE = f"DELETE FROM staged; INSERT INTO staged {_STAGED_SELECT}"
-
-
-def _sql_type(spec: object) -> str:
-    """DuckDB's name for a type of `EVENT_FIELDS` (a nested dict is a STRUCT)."""
-    if isinstance(spec, dict):
-        return "STRUCT(" + ", ".join(f'"{k}" {_sql_type(v)}' for k, v in spec.items()) + ")"
-    return str(spec)
-
-
-class LogFile(NamedTuple):
-    """A batch of the log as newline-delimited JSON in a file (a `LogText` written out), which
-    DuckDB's JSON reader parses and stages in one pass, without a Python object per event."""
-
-    path: Path
-    last: int
-    events: int
-    longest: int  # bytes of the largest event: DuckDB's JSON reader is told when one exceeds its default
-
-
-_LOG_FILE_COLUMNS = ", ".join(f"'{k}': '{v}'" for k, v in {
-    "position": "BIGINT", "aggregate_id": "VARCHAR", "version": "INTEGER", "name": "VARCHAR",
-    "data": _sql_type(EVENT_FIELDS)}.items())
-# DuckDB's default largest JSON object (16 MiB); a larger setting costs time on every batch, so it
-# is raised only for a batch that holds a larger event.
-_JSON_OBJECT_BYTES = 16 * 1024 * 1024
-
-
-def _stage_log_file_sql(log_file: LogFile) -> str:
-    literal = str(log_file.path).replace("'", "''")
-    line = log_file.longest + 4096  # the event's line: its state and the fields around it
-    size = f", maximum_object_size = {line}" if line > _JSON_OBJECT_BYTES else ""
-    return ("INSERT INTO staged SELECT position, aggregate_id, version, name, "
-            "CAST(data.timestamp._data_ AS TIMESTAMPTZ), data "
-            f"FROM read_json('{literal}', format = 'newline_delimited'{size}, columns = {{{_LOG_FILE_COLUMNS}}})")
-
-
-def _write_log_file(read: LogTextReader, folder: Path, after: int, limit: int) -> LogFile | None:
-    text = read(after, limit)
-    if text is None:
-        return None
-    path = folder / f"after-{after}.ndjson"  # a new name per batch: nothing may serve an older file's contents
-    path.write_bytes(text.text)
-    return LogFile(path, text.last, text.events, text.longest)
-
-
 Batch = Sequence[RawRow] | LogFile
 
 
@@ -197,8 +123,7 @@ class Projector:
             drop_all(self._con)
             migrate(self._con)
         self._con.execute("SET TimeZone = 'UTC'")
-        self._con.execute(_STAGING)
-        self._con.execute(_CREATE_STAGED)
+        prepare_staging(self._con)
         for p in projections:
             p.prepare(self._con)
         self.position = self.stored_position()
@@ -223,7 +148,7 @@ class Projector:
             return self._read(after, limit)
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="lowrouter-projector-"))
-        return _write_log_file(self._text_reader, self._folder, after, limit)
+        return write_log_file(self._text_reader, self._folder, after, limit)
 
     def run_once(self, batch: Batch | None = None) -> int:
         """Apply one batch (read now, unless given); return how many events it held (0 when caught up)."""
@@ -234,7 +159,7 @@ class Projector:
         if isinstance(batch, LogFile):
             log_file = batch
             try:
-                if not self._apply(log_file.last, lambda con: self._stage_log_file(con, log_file)):
+                if not self._apply(log_file.last, lambda con: stage_log_file(con, log_file)):
                     return 0
                 if self._followers:
                     self._feed_text(log_file.path.read_bytes())
@@ -246,11 +171,10 @@ class Projector:
                 return 0
             raw = batch
             rows = [(r[0], r[1], r[2], short_name(r[3]), r[4].decode()) for r in raw]
-            if not self._apply(rows[-1][0], lambda con: self._stage_rows(con, rows)):
+            if not self._apply(rows[-1][0], lambda con: stage_rows(con, rows)):
                 return 0
             for follower, wanted, skip in self._followers:
-                picked = [RawNotification(*r) for r in raw if (wanted is None or short_name(r[3]) in wanted)
-                          and (skip is None or not skip(short_name(r[3]), r[1]))]
+                picked = [RawNotification(*r) for r in raw if _wants(wanted, skip, short_name(r[3]), r[1])]
                 if picked:
                     follower(decode_all(picked))
             count = len(rows)
@@ -262,25 +186,9 @@ class Projector:
         """Give each follower the events of a batch's text it wants, decoding only those."""
         heads = decode_log_heads(text)
         for follower, wanted, skip in self._followers:
-            picked = [h for h in heads if (wanted is None or h.name in wanted)
-                      and (skip is None or not skip(h.name, h.aggregate_id))]
+            picked = [h for h in heads if _wants(wanted, skip, h.name, h.aggregate_id)]
             if picked:
                 follower([record_of(h) for h in picked])
-
-    @staticmethod
-    def _stage_rows(con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str, int, str, str]]) -> frozenset[str]:
-        con.execute("DELETE FROM staging_raw")
-        appender = con.appender("staging_raw")
-        appender.append_rows(rows)
-        appender.flush()
-        con.execute(_STAGE)
-        return frozenset(r[3] for r in rows)
-
-    @staticmethod
-    def _stage_log_file(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> frozenset[str]:
-        con.execute("DELETE FROM staged")
-        con.execute(_stage_log_file_sql(log_file))
-        return frozenset(str(r[0]) for r in con.execute("SELECT DISTINCT name FROM staged").fetchall())
 
     def _apply(self, last: int, stage: Callable[[duckdb.DuckDBPyConnection], frozenset[str]]) -> bool:
         """Stage a batch ending at `last` and apply it to every projection, in one transaction that
@@ -324,7 +232,7 @@ class Projector:
             return self._catch_up(self._read, progress)
         with tempfile.TemporaryDirectory(prefix="lowrouter-replay-") as folder, self._bulk_settings():
             reader = text_reader
-            return self._catch_up(lambda after, limit: _write_log_file(reader, Path(folder), after, limit), progress)
+            return self._catch_up(lambda after, limit: write_log_file(reader, Path(folder), after, limit), progress)
 
     @contextlib.contextmanager
     def _bulk_settings(self) -> Iterator[None]:
@@ -438,67 +346,9 @@ class Projector:
             loop.call_soon_threadsafe(_resolve, future)
 
 
-class ThreadPriority:
-    """The projector thread's CPU scheduling class on Linux: `SCHED_IDLE` in the background.
-
-    A projector batch is a burst of CPU every poll. At normal priority each burst preempted the
-    request path (the gateway's event loop, the upstream, the client, all sharing the cores), and
-    the 99th percentile at one connection went from ~2.5 ms to ~6 ms; an external process bursting
-    the same way did the same, so this is the scheduler, not the GIL. In `SCHED_IDLE` a burst runs on
-    idle CPU only. It is not starved: the class still gets a sliver of a busy CPU, enough to read a
-    batch and find it full, and the projector then runs at normal priority until it has caught up.
-
-    Leaving `SCHED_IDLE` needs `CAP_SYS_NICE` or a permissive `RLIMIT_NICE`, which a container
-    often lacks: a thread there could go into the background and never come back. So it is used only
-    where a probe thread has just made the round trip; elsewhere this does nothing.
-    """
-
-    def __init__(self) -> None:
-        """For the calling thread; `set` may then be called from any thread."""
-        self._tid = threading.get_native_id()
-        self._background: bool | None = None
-        self._enabled = idle_round_trip_allowed()
-        self._lock = threading.Lock()
-
-    def set(self, *, background: bool) -> None:
-        with self._lock:
-            if not self._enabled or background == self._background:
-                return
-            policy = os.SCHED_IDLE if background else os.SCHED_OTHER
-            try:
-                os.sched_setscheduler(self._tid, policy, os.sched_param(0))
-            except OSError as e:
-                log.warning("projector thread priority unchanged: %s", e)
-                if background:
-                    self._enabled = False
-                return
-            self._background = background
-
-
-def idle_round_trip_allowed() -> bool:
-    """Whether a thread of this process may enter `SCHED_IDLE` and leave it again (tried on a
-    short-lived thread, so that a refusal strands nothing that matters)."""
-    if not (hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE")):
-        return False
-    allowed: list[bool] = []
-
-    def probe() -> None:
-        tid = threading.get_native_id()
-        try:
-            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
-            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
-        except OSError:
-            allowed.append(False)
-        else:
-            allowed.append(True)
-
-    thread = threading.Thread(target=probe, name="priority-probe")
-    thread.start()
-    thread.join()
-    if not allowed or not allowed[0]:
-        log.info("the projector runs at normal priority: this process may not leave SCHED_IDLE")
-        return False
-    return True
+def _wants(wanted: frozenset[str] | None, skip: Skip | None, name: str, aggregate_id: str) -> bool:
+    """Whether a follower (named events `wanted`, declining what `skip` declines) gets this event."""
+    return (wanted is None or name in wanted) and (skip is None or not skip(name, aggregate_id))
 
 
 def _last(batch: Batch) -> int:

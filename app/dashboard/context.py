@@ -76,13 +76,6 @@ async def read(fn: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(fn)
 
 
-async def write(gw: Gateway, action: Callable[[], T]) -> T:
-    """Write to the ledger off the event loop, then wait until the projections include it."""
-    result = await anyio.to_thread.run_sync(action)
-    await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, 5.0)
-    return result
-
-
 def account_of(gw: Gateway, viewer: Viewer) -> str | None:
     """The account on show: the user's own, or the one the operator chose (else the first one)."""
     if viewer.account_id is not None:

@@ -22,7 +22,6 @@ from app.dashboard.context import (
     render,
     require_operator,
     require_viewer,
-    write,
 )
 from app.dashboard.session import Viewer
 from app.gateway import Gateway
@@ -80,8 +79,8 @@ async def create_key(request: Request[Any, Any, Any]) -> Response[bytes]:
         raise NotFoundError("open an account first")
     fields = {k: v for k, v in _key_fields(gw, form, editing=False).items() if v not in (None, [], False)}
     try:
-        key_id, token = await write(gw, lambda: svc.issue_key(gw.ledger, account_id, fields, gw.catalogue.regions,
-                                                              list(gw.catalogue.models)))
+        key_id, token = await gw.write_through(
+            lambda: svc.issue_key(gw.ledger, account_id, fields, gw.catalogue.regions, list(gw.catalogue.models)))
     except InvalidRequestError as e:
         return render("keys.html", {**await _keys_context(gw, viewer), "error": e.message}, 400)
     # The token is shown on this one response and never again (no-store, no redirect).
@@ -118,7 +117,7 @@ async def edit_key(request: Request[Any, Any, Any], key_id: str) -> Response[byt
     changes = {k: v for k, v in fields.items() if _differs(current.get(k), v)}
     if changes:
         try:
-            await write(gw, lambda: svc.change_key(gw.ledger, key_id, changes, gw.catalogue.regions,
+            await gw.write_through(lambda: svc.change_key(gw.ledger, key_id, changes, gw.catalogue.regions,
                                                    list(gw.catalogue.models), _actor(viewer), key["account_id"]))
         except InvalidRequestError as e:
             ctx = await read(lambda: page_context(gw, viewer, "keys", key["account_id"]))
@@ -143,7 +142,7 @@ async def revoke_key(request: Request[Any, Any, Any], key_id: str) -> Response[b
     viewer, _ = await checked_form(request)
     gw = gateway(request)
     key = _own_key(gw, viewer, key_id)
-    await write(gw, lambda: svc.revoke_key(gw.ledger, key_id, _actor(viewer), key["account_id"]))
+    await gw.write_through(lambda: svc.revoke_key(gw.ledger, key_id, _actor(viewer), key["account_id"]))
     return redirect("/dashboard/keys")
 
 
@@ -176,7 +175,7 @@ async def add_credits(request: Request[Any, Any, Any]) -> Response[bytes]:
         raise NotFoundError("open an account first")
     reference = str(form.get("reference") or "").strip()
     try:
-        await write(gw, lambda: svc.add_credits(gw.ledger, account_id, str(form.get("amount") or ""), reference,
+        await gw.write_through(lambda: svc.add_credits(gw.ledger, account_id, str(form.get("amount") or ""), reference,
                                                 "admin"))
     except InvalidRequestError as e:
         return render("credits.html", {**await _credits_context(gw, viewer), "error": e.message}, 400)
@@ -212,7 +211,7 @@ async def change_routing(request: Request[Any, Any, Any]) -> Response[bytes]:
     pool = [m for m in form.get("auto_pool[]") or [] if m]
     try:
         weight = float(str(form.get("carbon_weight") or "0"))
-        await write(gw, lambda: change_routing_defaults(gw.ledger, regions, weight, pool, "admin",
+        await gw.write_through(lambda: change_routing_defaults(gw.ledger, regions, weight, pool, "admin",
                                                         gw.catalogue.regions, list(gw.catalogue.models)))
     except (ValueError, InvalidRequestError) as e:
         ctx = await read(lambda: page_context(gw, viewer, "routing", viewer.account_id))

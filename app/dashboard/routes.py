@@ -28,7 +28,6 @@ from app.dashboard.context import (
 from app.dashboard.cost import cost_lines
 from app.dashboard.overview import link, overview, parse_filters
 from app.dashboard.session import Session, Viewer, cookie_header, csrf_ok, new_session, operator_subject, session_secret
-from app.http_read import READ_YOUR_WRITES_S
 from domain.api_key import hash_key
 from domain.errors import AuthenticationError, NotFoundError
 from domain.money import credits_number
@@ -128,7 +127,7 @@ async def transaction_page(request: Request[Any, Any, Any], generation_id: str) 
     gw = gateway(request)
     record = await read(lambda: generation_record(gw.cursor(), generation_id))
     if record is None:  # read your writes, as GET /generation does: a completed request is in the ledger
-        await gw.projector.wait_for(gw.ledger.recorder.max_notification_id() or 0, READ_YOUR_WRITES_S)
+        await gw.caught_up()
         record = await read(lambda: generation_record(gw.cursor(), generation_id))
     # Another account's generation is answered exactly like an unknown one.
     if record is None or (not viewer.is_admin and record["account_id"] != viewer.account_id):
