@@ -31,6 +31,16 @@ def _state(ts: datetime, fields: dict[str, Any], chain: str) -> bytes:
     return _encode({"timestamp": {"_type_": "datetime_iso", "_data_": ts.isoformat()}, **fields, "chain": chain})
 
 
+def generation_id(start: datetime, i: int, generations: int) -> str:
+    """The gateway's id form (domain.ids): the time in ms, then 64 bits that look random."""
+    ms = int(_when(start, i, generations).timestamp() * 1000)
+    return f"gen_{ms:012x}{(i * 0x9E3779B97F4A7C15) & (2**64 - 1):016x}"
+
+
+def _when(start: datetime, i: int, generations: int) -> datetime:
+    return start + timedelta(seconds=i * (30 * 86400 / generations))
+
+
 def generate(path: Path, generations: int) -> int:
     """Write `generations` complete generations (4 events each) to a fresh SQLite ledger."""
     from adapters.event_store import open_ledger, sqlite_env
@@ -57,10 +67,10 @@ def generate(path: Path, generations: int) -> int:
         chain = link("", f"key_{k}", 1, "domain.api_key:ApiKey.KeyIssued", start, issued)
         rows.append((f"key_{k}", 1, "domain.api_key:ApiKey.KeyIssued", _state(start, issued, chain)))
     for i in range(generations):
-        gid = f"gen_{i:012d}"
+        gid = generation_id(start, i, generations)
         account, key = f"acct_{i % 20}", f"key_{i % 100}"
         model = MODELS[i % len(MODELS)]
-        ts = start + timedelta(seconds=i * (30 * 86400 / generations))
+        ts = _when(start, i, generations)
         tokens = 20 + i % 300
         facts: list[tuple[str, dict[str, Any]]] = [
             ("RequestReceived", {"account_id": account, "key_id": key, "requested_model": model, "endpoint": "chat",
@@ -110,6 +120,8 @@ def dashboard_queries(con: duckdb.DuckDBPyConnection, generations: int) -> dict[
     month = q.Filters(start=today - timedelta(days=29), end=today)
     by_model = q.Filters(start=today - timedelta(days=29), end=today, model=MODELS[1])
     account = "acct_7"
+    middle = con.execute("SELECT generation_id FROM generations ORDER BY position LIMIT 1 OFFSET ?",
+                         [generations // 2]).fetchall()[0][0]
     return {
         "balance (credit_balances)": lambda: con.execute(
             "SELECT added_micro - charged_micro FROM credit_balances WHERE account_id = ?", [account]).fetchall(),
@@ -120,7 +132,7 @@ def dashboard_queries(con: duckdb.DuckDBPyConnection, generations: int) -> dict[
         "recent transactions": lambda: q.recent_transactions(con, account, month),
         "recent, filtered by model": lambda: q.recent_transactions(con, account, by_model),
         "csv export page (1,000)": lambda: q.csv_chunk(con, account, month, None),
-        "transaction page": lambda: generation_record(con, f"gen_{generations // 2:012d}"),
+        "transaction page": lambda: generation_record(con, middle),
     }
 
 
@@ -129,7 +141,7 @@ def measure_replay(generations: int) -> dict[str, Any]:
     from app.composition import all_projections
     from projections.projector import Projector
 
-    cache = Path(tempfile.gettempdir()) / f"lowrouter-bench-ledger-{generations}.sqlite"
+    cache = Path(tempfile.gettempdir()) / f"lowrouter-bench-ledger-v2-{generations}.sqlite"  # v2: time-ordered ids
     if not cache.exists():
         partial = cache.with_suffix(".partial")
         partial.unlink(missing_ok=True)

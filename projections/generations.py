@@ -81,7 +81,7 @@ GROUP BY aggregate_id
 ) AS t({", ".join(COLUMNS)}, has_received)
 """
 CREATE_BATCH = f"CREATE TEMP TABLE IF NOT EXISTS generation_batch AS {BATCH_SELECT} LIMIT 0"
-BATCH_GENERATIONS = f"DELETE FROM generation_batch; INSERT INTO generation_batch {BATCH_SELECT}"
+BATCH_GENERATIONS = f"CREATE OR REPLACE TEMP TABLE generation_batch AS {BATCH_SELECT}"  # see staging._STAGE
 # New generations are plain inserts (an upsert costs several times more in DuckDB); the others,
 # few, are merged into their rows.
 INSERT_NEW_GENERATIONS = (
@@ -128,37 +128,39 @@ WHERE generations.generation_id = b.generation_id AND NOT b.has_received
 """
 
 # Attempts of generations begun in this batch are new rows (plain inserts); the others are merged.
+_ATTEMPT_VALUES = {
+    "model": "RouteResolved", "provider": "RouteResolved", "region": "RouteResolved", "reason": "RouteResolved",
+    "candidates": "RouteResolved", "error_type": "AttemptFailed", "upstream_status": "AttemptFailed",
+    "error_message": "AttemptFailed", "elapsed_ms": "AttemptFailed",
+}
+_EVENT_FIELD = {"error_message": "message"}
 _ATTEMPTS = f"""
-INSERT INTO routing_attempts
 SELECT
-    aggregate_id,
+    aggregate_id AS generation_id,
     d.attempt AS attempt,
-    any_value(d.model) FILTER (WHERE name = '{G}RouteResolved'),
-    any_value(d.provider) FILTER (WHERE name = '{G}RouteResolved'),
-    any_value(d.region) FILTER (WHERE name = '{G}RouteResolved'),
-    any_value(d.reason) FILTER (WHERE name = '{G}RouteResolved'),
-    any_value(d.candidates) FILTER (WHERE name = '{G}RouteResolved'),
-    any_value(d.error_type) FILTER (WHERE name = '{G}AttemptFailed'),
-    any_value(d.upstream_status) FILTER (WHERE name = '{G}AttemptFailed'),
-    any_value(d.message) FILTER (WHERE name = '{G}AttemptFailed'),
-    any_value(d.elapsed_ms) FILTER (WHERE name = '{G}AttemptFailed')
+    {", ".join(f"any_value(d.{_EVENT_FIELD.get(c, c)}) FILTER (WHERE name = '{G}{e}') AS {c}"
+               for c, e in _ATTEMPT_VALUES.items())}
 FROM staged
 WHERE name IN ('{G}RouteResolved', '{G}AttemptFailed')
   AND aggregate_id IN (SELECT generation_id FROM generation_batch WHERE {{received}})
 GROUP BY aggregate_id, attempt
 """
-INSERT_NEW_ATTEMPTS = _ATTEMPTS.format(received="has_received")
-MERGE_CONTINUED_ATTEMPTS = _ATTEMPTS.format(received="NOT has_received") + """
-ON CONFLICT (generation_id, attempt) DO UPDATE SET
-    model = coalesce(excluded.model, routing_attempts.model),
-    provider = coalesce(excluded.provider, routing_attempts.provider),
-    region = coalesce(excluded.region, routing_attempts.region),
-    reason = coalesce(excluded.reason, routing_attempts.reason),
-    candidates = coalesce(excluded.candidates, routing_attempts.candidates),
-    error_type = coalesce(excluded.error_type, routing_attempts.error_type),
-    upstream_status = coalesce(excluded.upstream_status, routing_attempts.upstream_status),
-    error_message = coalesce(excluded.error_message, routing_attempts.error_message),
-    elapsed_ms = coalesce(excluded.elapsed_ms, routing_attempts.elapsed_ms)
+INSERT_NEW_ATTEMPTS = "INSERT INTO routing_attempts " + _ATTEMPTS.format(received="has_received")
+# routing_attempts has no key (migration 004): a continued generation's attempts are staged, the rows
+# held updated, the others inserted; the table is read only through the staged ids (a range filter).
+STAGE_CONTINUED_ATTEMPTS = ("CREATE OR REPLACE TEMP TABLE attempt_batch AS "
+                            + _ATTEMPTS.format(received="NOT has_received"))
+UPDATE_CONTINUED_ATTEMPTS = (
+    "UPDATE routing_attempts SET "
+    + ", ".join(f"{c} = coalesce(b.{c}, routing_attempts.{c})" for c in _ATTEMPT_VALUES)
+    + " FROM attempt_batch b WHERE routing_attempts.generation_id = b.generation_id "
+      "AND routing_attempts.attempt = b.attempt")
+INSERT_CONTINUED_ATTEMPTS = """
+INSERT INTO routing_attempts
+WITH held AS (SELECT generation_id, attempt FROM routing_attempts
+              WHERE generation_id IN (SELECT generation_id FROM attempt_batch))
+SELECT * FROM attempt_batch b
+WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.generation_id = b.generation_id AND h.attempt = b.attempt)
 """
 
 
@@ -181,4 +183,6 @@ class GenerationsProjection:
         if f"{G}RouteResolved" in names or f"{G}AttemptFailed" in names:
             con.execute(INSERT_NEW_ATTEMPTS)
             if continued:
-                con.execute(MERGE_CONTINUED_ATTEMPTS)
+                con.execute(STAGE_CONTINUED_ATTEMPTS)
+                con.execute(UPDATE_CONTINUED_ATTEMPTS)
+                con.execute(INSERT_CONTINUED_ATTEMPTS)
