@@ -24,7 +24,7 @@ from app.caller import authenticate, require_key
 from app.chat_service import complete_json, parse_chat, prepare
 from app.gateway import Gateway
 from app.http_chat import balance_header, begin_stream, decode_body, response_headers
-from app.http_errors import error_body, plain_error_body
+from app.http_errors import error_body, error_headers, plain_error_body
 from app.streaming import openai_sse, relay
 from domain.errors import GatewayError
 
@@ -92,12 +92,7 @@ class ChatFastPath:
                 return
             opening, start_headers = await begin_stream(gw, p)
         except GatewayError as e:
-            error_headers = dict(exchange.error_headers)
-            if balance is not None:  # the balance after the failed request released its reservation
-                error_headers.update(balance())
-            if e.retry_after is not None:
-                error_headers["Retry-After"] = str(e.retry_after)
-            await exchange.respond(e.status, error_body(e), error_headers)
+            await exchange.respond(e.status, error_body(e), error_headers(e, exchange.error_headers, balance))
             return
         except BodyTooLargeError:
             await exchange.respond(413, plain_error_body(413, "request body too large"), {})

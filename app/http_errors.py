@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -27,11 +28,22 @@ def plain_error_body(status: int, message: str, error_type: str | None = None) -
                               "code": status, "param": None, "metadata": {}}})
 
 
-def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> Response[bytes]:
+def error_headers(error: GatewayError, headers: dict[str, str] | None,
+                  balance_now: Callable[[], dict[str, str]] | None = None) -> dict[str, str]:
+    """The headers of an error answer: those of the request so far, the balance after the failed
+    request released its reservation, and `Retry-After` when the error names one."""
     out = dict(headers or {})
+    if balance_now is not None:
+        out.update(balance_now())
     if error.retry_after is not None:
         out["Retry-After"] = str(error.retry_after)
-    return Response(error_body(error), status_code=error.status, media_type="application/json", headers=out)
+    return out
+
+
+def error_response(error: GatewayError, headers: dict[str, str] | None = None,
+                   balance_now: Callable[[], dict[str, str]] | None = None) -> Response[bytes]:
+    return Response(error_body(error), status_code=error.status, media_type="application/json",
+                    headers=error_headers(error, headers, balance_now))
 
 
 def plain_error(status: int, message: str, error_type: str | None = None) -> Response[bytes]:
@@ -39,11 +51,8 @@ def plain_error(status: int, message: str, error_type: str | None = None) -> Res
 
 
 def on_gateway_error(request: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
-    headers = dict(getattr(request.state, "lowrouter_headers", None) or {})
-    balance_now = getattr(request.state, "lowrouter_balance", None)
-    if balance_now is not None:  # the balance after the failed request released its reservation
-        headers.update(balance_now())
-    return error_response(exc, headers)
+    return error_response(exc, getattr(request.state, "lowrouter_headers", None),
+                          getattr(request.state, "lowrouter_balance", None))
 
 
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
