@@ -49,7 +49,9 @@ class LedgerSettings(msgspec.Struct, forbid_unknown_fields=True):
     store_content: bool = False
     postgres: PostgresSettings = msgspec.field(default_factory=PostgresSettings)
     projector_poll_ms: int = 250
-    projections_memory_mb: Annotated[int, msgspec.Meta(ge=8)] = 96
+    # DuckDB's JSON reader takes a 32 MiB read buffer for every batch the projector stages; at 48 MB
+    # batches failed under load (docs/configuration.md), so less than 64 is refused at start.
+    projections_memory_mb: Annotated[int, msgspec.Meta(ge=64)] = 96
 
 
 class CreditSettings(msgspec.Struct, forbid_unknown_fields=True):

@@ -40,6 +40,8 @@ def test_the_example_config_in_the_repository_is_valid() -> None:
     ("[[models]]\nid = 'nope/m'\nupstream = 'm'\nprompt_per_1k = '1'\ncompletion_per_1k = '1'\n"
      "context_length = 10\n", "nope/m"),
     ("this is not toml", "TOML"),
+    # DuckDB's JSON reader takes a 32 MiB buffer for every batch: below 64 MB the projector fails.
+    ("[ledger]\nprojections_memory_mb = 48\n", "projections_memory_mb"),
 ])
 def test_an_invalid_config_fails_with_one_error_naming_the_setting(tmp_path: Path, text: str, names: str) -> None:
     path = tmp_path / "bad.toml"
