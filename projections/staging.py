@@ -15,7 +15,8 @@ from projections.event_reader import LogTextReader
 
 
 def prepare_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """The staging tables, created once per connection (DDL inside every batch cost more than the batch)."""
+    """The staging tables, created empty when the projector starts (each batch then replaces them, see
+    `_STAGE`), so the projections' own scratch tables can be declared from them."""
     con.execute("CREATE " + _STAGING_RAW.format("IF NOT EXISTS"))
     con.execute(_CREATE_STAGED)
 
