@@ -49,20 +49,20 @@ ON CONFLICT ({", ".join(DIMENSIONS)}) DO UPDATE SET
     carbon_g = carbon_daily.carbon_g + excluded.carbon_g,
     embodied_carbon_g = carbon_daily.embodied_carbon_g + excluded.embodied_carbon_g
 """
-_ADD_NEW_DELTAS = _SUM_DELTAS.replace("{deltas}", f"""
+_NEW_DELTAS = f"""
     SELECT {", ".join(COLUMNS[1:])},
            CASE WHEN day IS NOT NULL THEN 1 ELSE 0 END AS new_usage,
            CASE WHEN day IS NOT NULL AND energy_wh IS NOT NULL THEN 1 ELSE 0 END AS new_eco
     FROM staging_generation_eco WHERE has_received
-""")
-_ADD_CONTINUED_DELTAS = _SUM_DELTAS.replace("{deltas}", f"""
+"""
+_CONTINUED_DELTAS = f"""
     SELECT {_MERGED},
            CASE WHEN g.day IS NULL AND s.day IS NOT NULL THEN 1 ELSE 0 END AS new_usage,
            CASE WHEN COALESCE(s.day, g.day) IS NOT NULL AND COALESCE(s.energy_wh, g.energy_wh) IS NOT NULL
                  AND NOT (g.day IS NOT NULL AND g.energy_wh IS NOT NULL) THEN 1 ELSE 0 END AS new_eco
     FROM staging_generation_eco s LEFT JOIN ({{held}}) g ON g.generation_id = s.generation_id
     WHERE NOT s.has_received
-""")
+"""
 _INSERT_NEW_GENERATIONS = (
     "INSERT INTO generation_eco SELECT * EXCLUDE (has_received) FROM staging_generation_eco WHERE has_received")
 # The rows generation_eco already holds for the batch's continued generations. generation_eco has no
@@ -71,7 +71,10 @@ _INSERT_NEW_GENERATIONS = (
 # staged rows with the whole table built a hash table of all of it: 58 ms a batch at 2M rows).
 _HELD = ("SELECT * FROM generation_eco WHERE generation_id IN "
          "(SELECT generation_id FROM staging_generation_eco WHERE NOT has_received)")
-_ADD_CONTINUED_DELTAS = _ADD_CONTINUED_DELTAS.replace("{held}", _HELD)
+_ADD_NEW_DELTAS = _SUM_DELTAS.replace("{deltas}", _NEW_DELTAS)
+# New and continued generations' deltas in one upsert (one statement fewer a batch, ~5 ms).
+_ADD_ALL_DELTAS = _SUM_DELTAS.replace(
+    "{deltas}", _NEW_DELTAS + "UNION ALL" + _CONTINUED_DELTAS.replace("{held}", _HELD))
 _UPDATE_CONTINUED_GENERATIONS = (
     "UPDATE generation_eco SET "
     + ", ".join(f"{c} = COALESCE(s.{c}, generation_eco.{c})" for c in COLUMNS[1:])
@@ -123,11 +126,11 @@ class CarbonProjection:
         con.execute(STAGE_BATCH)
         # Generations begun in this batch are new rows; the others (few, unless batches are tiny) are
         # merged. Deltas first: they compare the staged rows with what generation_eco held before.
-        con.execute(_ADD_NEW_DELTAS)
+        row = con.execute("SELECT count(*) FROM staging_generation_eco WHERE NOT has_received").fetchone()
+        continued = bool(row and row[0])
+        con.execute(_ADD_ALL_DELTAS if continued else _ADD_NEW_DELTAS)
         con.execute(_INSERT_NEW_GENERATIONS)
-        continued = con.execute("SELECT count(*) FROM staging_generation_eco WHERE NOT has_received").fetchone()
-        if continued and continued[0]:
-            con.execute(_ADD_CONTINUED_DELTAS)
+        if continued:
             con.execute(_UPDATE_CONTINUED_GENERATIONS)
             con.execute(_INSERT_CONTINUED_GENERATIONS)
 
