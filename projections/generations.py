@@ -155,6 +155,10 @@ UPDATE_CONTINUED_ATTEMPTS = (
     + ", ".join(f"{c} = coalesce(b.{c}, routing_attempts.{c})" for c in _ATTEMPT_VALUES)
     + " FROM attempt_batch b WHERE routing_attempts.generation_id = b.generation_id "
       "AND routing_attempts.attempt = b.attempt")
+COUNT_CONTINUED_ATTEMPT_EVENTS = f"""
+SELECT count(*) FROM staged WHERE name IN ('{G}RouteResolved', '{G}AttemptFailed')
+  AND aggregate_id IN (SELECT generation_id FROM generation_batch WHERE NOT has_received)
+"""
 INSERT_CONTINUED_ATTEMPTS = """
 INSERT INTO routing_attempts
 WITH held AS (SELECT generation_id, attempt FROM routing_attempts
@@ -176,13 +180,19 @@ class GenerationsProjection:
             return
         con.execute(BATCH_GENERATIONS)
         con.execute(INSERT_NEW_GENERATIONS)
-        row = con.execute("SELECT count(*) FROM generation_batch WHERE NOT has_received").fetchone()
-        continued = bool(row and row[0])
+        continued = _count(con, "SELECT count(*) FROM generation_batch WHERE NOT has_received") > 0
         if continued:
             con.execute(MERGE_CONTINUED_GENERATIONS)
         if f"{G}RouteResolved" in names or f"{G}AttemptFailed" in names:
             con.execute(INSERT_NEW_ATTEMPTS)
-            if continued:
+            # A generation's route is recorded with its request, so attempts of generations begun in
+            # an earlier batch are rare: one count spares the three merge statements (~6 ms) most batches.
+            if continued and _count(con, COUNT_CONTINUED_ATTEMPT_EVENTS):
                 con.execute(STAGE_CONTINUED_ATTEMPTS)
                 con.execute(UPDATE_CONTINUED_ATTEMPTS)
                 con.execute(INSERT_CONTINUED_ATTEMPTS)
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
