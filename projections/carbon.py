@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import duckdb
 
+from projections.staging import count_of
+
 COLUMNS = (
     "generation_id", "day", "account_id", "key_id", "model", "provider", "region", "prompt_tokens",
     "completion_tokens", "methodology_version", "inputs", "energy_wh", "carbon_g", "embodied_carbon_g",
@@ -126,8 +128,7 @@ class CarbonProjection:
         con.execute(STAGE_BATCH)
         # Generations begun in this batch are new rows; the others (few, unless batches are tiny) are
         # merged. Deltas first: they compare the staged rows with what generation_eco held before.
-        row = con.execute("SELECT count(*) FROM staging_generation_eco WHERE NOT has_received").fetchone()
-        continued = bool(row and row[0])
+        continued = count_of(con, "SELECT count(*) FROM staging_generation_eco WHERE NOT has_received") > 0
         con.execute(_ADD_ALL_DELTAS if continued else _ADD_NEW_DELTAS)
         con.execute(_INSERT_NEW_GENERATIONS)
         if continued:

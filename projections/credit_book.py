@@ -154,8 +154,7 @@ class CreditBook:
 
     def unsettle(self, reservation: Reservation, generation_id: str, cost_micro: int, charged_on: date) -> None:
         with self._lock:
-            if generation_id in self._applied_locally:
-                self._applied_locally.discard(generation_id)
+            if self._forget_applied(generation_id):
                 self._charge(reservation.account_id, reservation.key_id, charged_on, -cost_micro)
 
     def _charge(self, account_id: str, key_id: str, day: date, cost: int) -> None:
@@ -170,18 +169,21 @@ class CreditBook:
         if name != "Generation.UsageRecorded":
             return False
         with self._lock:
-            if aggregate_id in self._applied_locally:
-                self._applied_locally.discard(aggregate_id)
-                return True
-        return False
+            return self._forget_applied(aggregate_id)
+
+    def _forget_applied(self, generation_id: str) -> bool:
+        """Whether this book charged `generation_id` itself (`settle`); forgets it. Hold the lock."""
+        if generation_id not in self._applied_locally:
+            return False
+        self._applied_locally.discard(generation_id)
+        return True
 
     def follow(self, records: list[LedgerRecord]) -> None:
         with self._lock:
             for r in records:
                 d = r.data
                 if r.name == "Generation.UsageRecorded":
-                    if r.aggregate_id in self._applied_locally:
-                        self._applied_locally.discard(r.aggregate_id)
+                    if self._forget_applied(r.aggregate_id):
                         continue
                     self._charge(d["account_id"], d["key_id"], r.timestamp.date(), d["cost_micro"])
                 elif r.name == "Account.AccountOpened":

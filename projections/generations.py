@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from projections.staging import count_of
+
 G = "Generation."
 COLUMNS = (
     "generation_id", "created_at", "completed_at", "account_id", "key_id", "endpoint", "requested_model",
@@ -180,19 +182,14 @@ class GenerationsProjection:
             return
         con.execute(BATCH_GENERATIONS)
         con.execute(INSERT_NEW_GENERATIONS)
-        continued = _count(con, "SELECT count(*) FROM generation_batch WHERE NOT has_received") > 0
+        continued = count_of(con, "SELECT count(*) FROM generation_batch WHERE NOT has_received") > 0
         if continued:
             con.execute(MERGE_CONTINUED_GENERATIONS)
         if f"{G}RouteResolved" in names or f"{G}AttemptFailed" in names:
             con.execute(INSERT_NEW_ATTEMPTS)
             # A generation's route is recorded with its request, so attempts of generations begun in
             # an earlier batch are rare: one count spares the three merge statements (~6 ms) most batches.
-            if continued and _count(con, COUNT_CONTINUED_ATTEMPT_EVENTS):
+            if continued and count_of(con, COUNT_CONTINUED_ATTEMPT_EVENTS):
                 con.execute(STAGE_CONTINUED_ATTEMPTS)
                 con.execute(UPDATE_CONTINUED_ATTEMPTS)
                 con.execute(INSERT_CONTINUED_ATTEMPTS)
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0

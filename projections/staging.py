@@ -111,3 +111,9 @@ def stage_log_file(con: duckdb.DuckDBPyConnection, log_file: LogFile) -> frozens
     """Stage a batch's file; the event names it holds."""
     con.execute(_stage_log_file_sql(log_file))
     return frozenset(str(r[0]) for r in con.execute("SELECT DISTINCT name FROM staged").fetchall())
+
+
+def count_of(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The number a `SELECT count(*) …` over the batch's tables answers."""
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0

@@ -12,12 +12,14 @@ log = logging.getLogger("lowrouter.projector")
 class ThreadPriority:
     """The projector thread's CPU scheduling class on Linux: `SCHED_IDLE` in the background.
 
-    A projector batch is a burst of CPU every poll. At normal priority each burst preempted the
-    request path (the gateway's event loop, the upstream, the client, all sharing the cores), and
-    the 99th percentile at one connection went from ~2.5 ms to ~6 ms; an external process bursting
-    the same way did the same, so this is the scheduler, not the GIL. In `SCHED_IDLE` a burst runs on
-    idle CPU only. It is not starved: the class still gets a sliver of a busy CPU, enough to read a
-    batch and find it full, and the projector then runs at normal priority until it has caught up.
+    A projector batch is a burst of CPU every poll, and at normal priority each burst preempted the
+    request path (the gateway's event loop, the upstream, the client, all sharing the cores). In
+    `SCHED_IDLE` a burst runs on idle CPU only: the 99th percentile at one connection went from
+    5.5–6.0 to 3.8–4.5 ms when this was added. What remains (~1.5 ms) is not the scheduler: DuckDB's
+    memory-heavy work slows the request path from the other core, from any process and any class
+    (docs/benchmarks.md, fourth session). The class is not starved: it still gets a sliver of a busy
+    CPU, enough to read a batch and find it full, and the projector then runs at normal priority
+    until it has caught up.
 
     Leaving `SCHED_IDLE` needs `CAP_SYS_NICE` or a permissive `RLIMIT_NICE`, which a container
     often lacks: a thread there could go into the background and never come back. So it is used only
