@@ -147,12 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk measurement (default 10)")
     parser.add_argument("--replay-generations", type=int, default=1_000_000,
                         help="generations in the replay/dashboard ledger (0 skips; default 1,000,000)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each load case this many times, direct and gateway alternating, and report "
+                             "the medians with the gateway's range (default 1; the machine is noisy: use 3 or 5)")
     parser.add_argument("--skip-load", action="store_true", help="only the replay and dashboard measurements")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
     if not args.skip_load:
-        results["load"] = run_load(args.duration)
+        results["load"] = run_load(args.duration, max(1, args.rounds))
     if args.replay_generations:
         from bench.replay import measure_replay
 
@@ -163,7 +166,18 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if results.get("load", {}).get("missing") else 0
 
 
-def run_load(seconds: int) -> dict[str, Any]:
+def median_of_rounds(rounds: list[dict[str, float]]) -> dict[str, Any]:
+    """One case's wrk figures over several rounds: the median of each, requests and errors summed,
+    and the range of req/s (what one round alone could have shown)."""
+    out: dict[str, Any] = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50", "p99")}
+    out["requests"] = sum(int(r["requests"]) for r in rounds)
+    out["non2xx"] = sum(int(r["non2xx"]) for r in rounds)
+    out["rps_range"] = [min(r["rps"] for r in rounds), max(r["rps"] for r in rounds)]
+    out["rounds"] = rounds
+    return out
+
+
+def run_load(seconds: int, rounds: int = 1) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="lowrouter-bench-"))
     up_port, gw_port = free_port(), free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.fast_upstream", str(up_port)], cwd=ROOT,
@@ -187,17 +201,23 @@ def run_load(seconds: int) -> dict[str, Any]:
         for name, conns, stream, tokens in (("json c=1", 1, False, 16), ("json c=64", 64, False, 16),
                                             ("sse16 c=8", 8, True, 16), ("sse16 c=64", 64, True, 16),
                                             ("sse256 c=8", 8, True, 256), ("sse256 c=64", 64, True, 256)):
-            d = wrk(direct, "x", "fake-model", conns, seconds, stream, tokens)
-            g = wrk(api, key, "bench/fake-model", conns, seconds, stream, tokens)
+            ds, gs, tds, tgs = [], [], [], []
+            for _ in range(rounds):
+                ds.append(wrk(direct, "x", "fake-model", conns, seconds, stream, tokens))
+                gs.append(wrk(api, key, "bench/fake-model", conns, seconds, stream, tokens))
+                if stream:
+                    tds.append(asyncio.run(ttft(direct, "x", "fake-model", conns, 400, tokens)))
+                    tgs.append(asyncio.run(ttft(api, key, "bench/fake-model", conns, 400, tokens)))
+                    sent += 400
+            d, g = median_of_rounds(ds), median_of_rounds(gs)
             sent += g["requests"]
             case: dict[str, Any] = {"direct": d, "gateway": g}
             if stream:
-                td = asyncio.run(ttft(direct, "x", "fake-model", conns, 400, tokens))
-                tg = asyncio.run(ttft(api, key, "bench/fake-model", conns, 400, tokens))
+                td, tg = statistics.median(tds), statistics.median(tgs)
                 case["ttft_ms"] = {"direct": td, "gateway": tg, "added": tg - td}
-                sent += 400
             out["cases"][name] = case
-            print(f"{name}: direct {d['rps']:.0f} req/s, gateway {g['rps']:.0f} req/s "
+            spread = f", {g['rps_range'][0]:.0f}-{g['rps_range'][1]:.0f} over {rounds} rounds" if rounds > 1 else ""
+            print(f"{name}: direct {d['rps']:.0f} req/s, gateway {g['rps']:.0f} req/s{spread} "
                   f"(p50 {g['p50']:.2f} ms, non-2xx {g['non2xx']})", file=sys.stderr)
         health = call("GET", f"http://127.0.0.1:{gw_port}/healthz")
         out["projector_lag_events_at_end"] = health["ledger_position"] - health["projector_position"]
@@ -219,14 +239,19 @@ def run_load(seconds: int) -> dict[str, Any]:
 def print_table(results: dict[str, Any]) -> None:
     load = results.get("load")
     if load:
+        rounds = len(next(iter(load["cases"].values()))["gateway"]["rounds"]) if load["cases"] else 1
+        if rounds > 1:
+            print(f"medians of {rounds} rounds, direct and gateway alternating; gw range = the gateway's lowest "
+                  "and highest req/s")
         print(f"{'case':<14}{'direct req/s':>14}{'gateway req/s':>15}{'ratio':>8}{'p50 +ms':>10}{'p99 gw ms':>11}"
-              f"{'TTFT +ms':>10}")
+              f"{'TTFT +ms':>10}{'gw range':>14}")
         for name, c in load["cases"].items():
             d, g = c["direct"], c["gateway"]
             added_ttft = c.get("ttft_ms", {}).get("added")
             print(f"{name:<14}{d['rps']:>14.0f}{g['rps']:>15.0f}{g['rps'] / d['rps']:>8.2f}"
                   f"{g['p50'] - d['p50']:>10.3f}{g['p99']:>11.2f}"
-                  f"{'' if added_ttft is None else f'{added_ttft:.3f}':>10}")
+                  f"{'' if added_ttft is None else f'{added_ttft:.3f}':>10}"
+                  f"{'{:.0f}-{:.0f}'.format(*g['rps_range']) if rounds > 1 else '':>14}")
         print(f"peak RSS of the gateway: {load['peak_rss_mb']:.0f} MB; projector lag at the end of load: "
               f"{load['projector_lag_events_at_end']} events")
         print(f"ledger: {load['ledger']} for {load['requests_completed_by_clients']} completed client requests -> "
