@@ -42,6 +42,15 @@ class LedgerApp(Application[str]):
         return factory
 
 
+def _writer_pragmas(mode: str) -> tuple[str, ...]:
+    return (
+        f"PRAGMA synchronous={mode.upper()}",
+        # No checkpoint inside a commit (it would stall the event loop for the time of the copy):
+        # `WalCheckpointer` does them on its own thread.
+        "PRAGMA wal_autocheckpoint=0",
+    )
+
+
 def _set_sqlite_synchronous(pool: Any, mode: str) -> None:
     """Apply `PRAGMA synchronous` to every SQLite connection the pool opens.
 
@@ -51,17 +60,17 @@ def _set_sqlite_synchronous(pool: Any, mode: str) -> None:
     if mode.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"ledger.sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA, not {mode!r}")
     create = pool._create_connection
+    pragmas = _writer_pragmas(mode)
 
     def create_with_pragma() -> Any:
         conn = create()
         raw: sqlite3.Connection = conn._sqlite_conn
-        raw.execute(f"PRAGMA synchronous={mode.upper()}")
-        # No checkpoint inside a commit (it would stall the event loop for the time of the copy):
-        # `WalCheckpointer` does them on its own thread.
-        raw.execute("PRAGMA wal_autocheckpoint=0")
+        for pragma in pragmas:
+            raw.execute(pragma)
         return conn
 
     pool._create_connection = create_with_pragma
+    pool.lowrouter_pragmas = pragmas
 
 
 def sqlite_env(path: str) -> dict[str, str]:
@@ -91,44 +100,78 @@ def open_ledger(env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> L
     return LedgerApp(env, sqlite_synchronous)
 
 
+# Rows per INSERT statement: 4 parameters a row stays under SQLite's oldest variable limit (999).
+_ROWS_PER_STATEMENT = 128
+
+
 class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
-    """Inserts a batch with one `executemany` instead of one statement per event.
+    """Inserts a batch with one multi-row `INSERT` instead of one statement per event.
 
     Notification ids are SQLite rowids. Inside the write transaction (the batch holds SQLite's
     write lock from its first insert to its commit) new rows take consecutive rowids, so the ids of
-    a batch are the `n` ending at `last_insert_rowid()`.
+    a batch are the `n` ending at the last row's.
 
     On a database file, inserts go through one connection of their own, kept open, instead of a
     connection taken from the pool and context-managed per transaction (a visible share of the
-    request path: two inserts per request). Reads still use the pool.
+    request path: two inserts per request). That connection caches its prepared statements: the
+    pool's connections are opened with a cache of one statement (`cached_statements=True`), so a
+    batch written as BEGIN, INSERT, SELECT, COMMIT was parsed again every time. A batch of up to
+    128 rows is now one statement in autocommit (its own transaction); a larger one is several in
+    one transaction. Per two-event insert, single-threaded on this machine: 103–113 µs of CPU as
+    before, 73–80 µs with the cache, 56–61 µs as one statement (docs/benchmarks.md).
     """
 
     _writer: sqlite3.Connection | None = None
     _writer_lock = threading.Lock()
+    _statements: dict[int, str]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.datastore.pool.is_sqlite_memory_mode:
             return super().insert_events(stored_events, **kwargs)
-        rows = [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored_events]
-        if not rows:
+        values = [v for s in stored_events for v in (s.originator_id, s.originator_version, s.topic, s.state)]
+        n = len(stored_events)
+        if not n:
             return []
         with self._writer_lock:
-            conn = self._writer
-            if conn is None:
-                conn = self._writer = self.datastore.pool._create_connection()._sqlite_conn
+            conn = self._writer or self._open_writer()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(self.insert_events_statement, rows)
-                last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-                conn.execute("COMMIT")
+                if n <= _ROWS_PER_STATEMENT:
+                    last = conn.execute(self._insert_of(n), values).lastrowid
+                else:
+                    conn.execute("BEGIN IMMEDIATE")
+                    step = 4 * _ROWS_PER_STATEMENT
+                    for i in range(0, len(values), step):
+                        part = values[i:i + step]
+                        last = conn.execute(self._insert_of(len(part) // 4), part).lastrowid
+                    conn.execute("COMMIT")
             except sqlite3.IntegrityError as e:
-                conn.rollback()
+                if conn.in_transaction:
+                    conn.rollback()
                 raise IntegrityError(e) from e
             except BaseException:
                 if conn.in_transaction:
                     conn.rollback()
                 raise
-        return list(range(last - len(rows) + 1, last + 1))
+        assert last is not None
+        return list(range(last - n + 1, last + 1))
+
+    def _insert_of(self, rows: int) -> str:
+        statement = self._statements.get(rows)
+        if statement is None:
+            head = self.insert_events_statement.partition(" VALUES ")[0]
+            statement = self._statements[rows] = f"{head} VALUES {', '.join(['(?, ?, ?, ?)'] * rows)}"
+        return statement
+
+    def _open_writer(self) -> sqlite3.Connection:
+        pool = self.datastore.pool
+        conn = sqlite3.connect(pool.db_name, uri=True, check_same_thread=False, isolation_level=None,
+                               cached_statements=64, timeout=pool.lock_timeout or 5)
+        conn.execute("PRAGMA journal_mode=WAL")  # as the pool's connections have it
+        for pragma in getattr(pool, "lowrouter_pragmas", ()):
+            conn.execute(pragma)
+        self._statements = {}
+        self._writer = conn
+        return conn
 
     def close_writer(self) -> None:
         with self._writer_lock:

@@ -54,6 +54,42 @@ def test_group_commit_writes_many_generations_in_one_transaction_and_returns_the
     assert max(positions) == ledger.recorder.max_notification_id()
 
 
+def test_a_group_commit_larger_than_one_statement_returns_each_save_the_position_of_its_own_event(
+        ledger: LedgerApp) -> None:
+    ledger.save(received("gen_before"))
+
+    async def run() -> list[int]:
+        writer = GroupCommitWriter(ledger, threaded=ledger.factory.__class__.__module__.endswith("postgres"))
+        positions = await asyncio.gather(*(writer.save(received(f"gen_big_{i}").collect_events())
+                                           for i in range(300)))
+        writer.close()
+        return list(positions)
+
+    positions = asyncio.run(run())
+    stored = {n.id: str(n.originator_id) for n in ledger.recorder.select_notifications(None, 1000)}
+    assert len(stored) == 301
+    assert [stored[p] for p in positions] == [f"gen_big_{i}" for i in range(300)]
+
+
+def test_a_duplicate_in_a_group_commit_larger_than_one_statement_fails_only_its_own_save(
+        ledger: LedgerApp) -> None:
+    ledger.save(received("gen_dup_big"))
+
+    async def run() -> list[Any]:
+        writer = GroupCommitWriter(ledger, threaded=False)
+        names = [f"gen_many_{i}" for i in range(200)]
+        names[150] = "gen_dup_big"
+        results = await asyncio.gather(*(writer.save(received(n).collect_events()) for n in names),
+                                       return_exceptions=True)
+        writer.close()
+        return results
+
+    results = asyncio.run(run())
+    failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert failed == [150]
+    assert len(ledger.recorder.select_notifications(None, 1000)) == 200
+
+
 def test_a_duplicate_generation_id_fails_only_its_own_save_in_a_group_commit(ledger: LedgerApp) -> None:
     ledger.save(received("gen_dup"))
 
