@@ -41,6 +41,13 @@ class Metrics:
                                      registry=self.registry)
         self.projector_position = Gauge("lowrouter_projector_position", "Last notification id projected",
                                         registry=self.registry)
+        self.projector_batches = Gauge("lowrouter_projector_batches", "Batches the projector applied",
+                                       registry=self.registry)
+        self.projector_events = Gauge("lowrouter_projector_events_applied", "Events the projector applied",
+                                      registry=self.registry)
+        self.projector_seconds = Gauge("lowrouter_projector_busy_seconds",
+                                       "Time the projector spent reading, staging and applying batches",
+                                       registry=self.registry)
         self.ledger_batches = Gauge("lowrouter_ledger_group_commits", "Group commits written by this process",
                                     registry=self.registry)
         self.ledger_events = Gauge("lowrouter_ledger_events_written", "Events written by this process",
@@ -65,6 +72,9 @@ METRICS = Metrics()
 def metrics_response(gw: Any) -> Response[bytes]:
     METRICS.ledger_position.set(gw.ledger.recorder.max_notification_id() or 0)
     METRICS.projector_position.set(gw.projector.position)
+    METRICS.projector_batches.set(gw.projector.batches_applied)
+    METRICS.projector_events.set(gw.projector.events_applied)
+    METRICS.projector_seconds.set(gw.projector.seconds_applying)
     METRICS.ledger_batches.set(gw.writer.batches)
     METRICS.ledger_events.set(gw.writer.events_written)
     return Response(generate_latest(METRICS.registry), media_type=CONTENT_TYPE_LATEST)

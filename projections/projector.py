@@ -114,6 +114,8 @@ class Projector:
         self._waiters_lock = threading.Lock()
         self.position = 0
         self.events_applied = 0
+        self.batches_applied = 0
+        self.seconds_applying = 0.0  # reading, staging and applying the batches that held events
         self.crash_before_commit: Callable[[int], bool] | None = None
         applied = migrate(self._con)
         if applied and self.stored_position() > 0:
@@ -152,6 +154,7 @@ class Projector:
 
     def run_once(self, batch: Batch | None = None) -> int:
         """Apply one batch (read now, unless given); return how many events it held (0 when caught up)."""
+        started = time.perf_counter()
         if batch is None:
             batch = self._read_live(self.position, self._batch_size)
             if batch is None:
@@ -179,6 +182,8 @@ class Projector:
                     follower(decode_all(picked))
             count = len(rows)
         self.events_applied += count
+        self.batches_applied += 1
+        self.seconds_applying += time.perf_counter() - started
         self._wake_waiters()
         return count
 
