@@ -21,6 +21,8 @@ class LedgerApp(Application[str]):
     def __init__(self, env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> None:
         self._sqlite_synchronous = sqlite_synchronous
         super().__init__(env=dict(env))
+        if isinstance(self.recorder, BatchInsertSQLiteRecorder):
+            self.recorder.writer_pragmas = _writer_pragmas(sqlite_synchronous)
 
     def close(self) -> None:
         close_writer = getattr(self.recorder, "close_writer", None)
@@ -70,7 +72,6 @@ def _set_sqlite_synchronous(pool: Any, mode: str) -> None:
         return conn
 
     pool._create_connection = create_with_pragma
-    pool.lowrouter_pragmas = pragmas
 
 
 def sqlite_env(path: str) -> dict[str, str]:
@@ -117,10 +118,11 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
     pool's connections are opened with a cache of one statement (`cached_statements=True`), so a
     batch written as BEGIN, INSERT, SELECT, COMMIT was parsed again every time. A batch of up to
     128 rows is now one statement in autocommit (its own transaction); a larger one is several in
-    one transaction. Per two-event insert, single-threaded on this machine: 103–113 µs of CPU as
-    before, 73–80 µs with the cache, 56–61 µs as one statement (docs/benchmarks.md).
+    one transaction. CPU per two-event save (`python -m bench.ledger_insert`): 108–131 µs before,
+    56–69 µs after (docs/benchmarks.md).
     """
 
+    writer_pragmas: tuple[str, ...] = _writer_pragmas("NORMAL")  # the ledger sets the operator's choice
     _writer: sqlite3.Connection | None = None
     _writer_lock = threading.Lock()
     _statements: dict[int, str]
@@ -167,7 +169,7 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
         conn = sqlite3.connect(pool.db_name, uri=True, check_same_thread=False, isolation_level=None,
                                cached_statements=64, timeout=pool.lock_timeout or 5)
         conn.execute("PRAGMA journal_mode=WAL")  # as the pool's connections have it
-        for pragma in getattr(pool, "lowrouter_pragmas", ()):
+        for pragma in self.writer_pragmas:
             conn.execute(pragma)
         self._statements = {}
         self._writer = conn

@@ -28,9 +28,8 @@ _ABANDONED = f"name = '{G}Abandoned'"
 _ECO = f"name = '{G}EcoEstimated'"
 
 
-def _usage(field: str, cast: str = "") -> str:
-    value = f"d.{field}"
-    return f"any_value(CASE WHEN {_USAGE} THEN {value} END)"
+def _usage(field: str) -> str:
+    return f"any_value(CASE WHEN {_USAGE} THEN d.{field} END)"
 
 
 # One row per generation of the batch, with whether its RequestReceived is in the batch (a new row)
@@ -52,22 +51,22 @@ SELECT
     {_usage('provider')},
     {_usage('region')},
     any_value(CASE WHEN {_RECEIVED} THEN d.streamed END),
-    coalesce({_usage('prompt_tokens', '::BIGINT')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
-    coalesce({_usage('completion_tokens', '::BIGINT')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
-    coalesce({_usage('prompt_tokens', '::BIGINT')} + {_usage('completion_tokens', '::BIGINT')},
+    coalesce({_usage('prompt_tokens')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
+    coalesce({_usage('completion_tokens')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
+    coalesce({_usage('prompt_tokens')} + {_usage('completion_tokens')},
              any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
-    coalesce({_usage('cached_tokens', '::BIGINT')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
-    {_usage('usage_estimated', '::BOOLEAN')},
-    {_usage('latency_ms', '::DOUBLE')},
-    {_usage('generation_ms', '::DOUBLE')},
+    coalesce({_usage('cached_tokens')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
+    {_usage('usage_estimated')},
+    {_usage('latency_ms')},
+    {_usage('generation_ms')},
     min(CASE WHEN name = '{G}ChunkStreamed' THEN d.ttft_ms END),
-    coalesce({_usage('cancelled', '::BOOLEAN')}, any_value(CASE WHEN {_ABANDONED} THEN false END)),
+    coalesce({_usage('cancelled')}, any_value(CASE WHEN {_ABANDONED} THEN false END)),
     coalesce({_usage('finish_reason')}, any_value(CASE WHEN {_ABANDONED} THEN 'error' END)),
     coalesce(any_value(CASE WHEN {_ABANDONED} THEN 'abandoned' END), {_usage('status')},
              any_value(CASE WHEN {_RECEIVED} THEN 'in_flight' END)),
-    {_usage('http_status', '::INTEGER')},
+    {_usage('http_status')},
     coalesce(any_value(CASE WHEN {_ABANDONED} THEN 'abandoned' END), {_usage('error_type')}),
-    coalesce({_usage('cost_micro', '::BIGINT')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
+    coalesce({_usage('cost_micro')}, any_value(CASE WHEN {_ABANDONED} THEN 0::BIGINT END)),
     any_value(CASE WHEN {_RECEIVED} THEN d.reserved_micro END),
     coalesce(max(CASE WHEN name = '{G}RouteResolved' THEN d.attempt END),
              any_value(CASE WHEN {_RECEIVED} THEN 0 END)),

@@ -33,3 +33,16 @@ def test_the_log_is_started_over_while_commits_keep_coming(tmp_path: Path) -> No
     assert (tmp_path / "ledger.sqlite-wal").stat().st_size < 12 * 1024 * 1024
     assert ledger.recorder.max_notification_id() == 2 * commits
     ledger.close()
+
+
+def test_the_ledger_writer_commits_with_the_operators_synchronous_setting_and_never_checkpoints_itself(
+        tmp_path: Path) -> None:
+    ledger = open_ledger(sqlite_env(str(tmp_path / "ledger.sqlite")), sqlite_synchronous="FULL")
+    try:
+        ledger.save(Account.open("acct_sync", "a"))
+        writer = ledger.recorder._writer  # type: ignore[attr-defined]
+        assert writer.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        ledger.close()
