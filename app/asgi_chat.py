@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import anyio
 import msgspec
 
 from app.access_log import record_access
@@ -25,7 +24,7 @@ from app.chat_service import complete_json, parse_chat, prepare
 from app.gateway import Gateway
 from app.http_chat import balance_header, begin_stream, decode_body, response_headers
 from app.http_errors import error_body, error_headers, plain_error_body
-from app.streaming import openai_sse, relay
+from app.streaming import DONE, close_shielded, openai_sse, relay
 from domain.errors import GatewayError
 
 log = logging.getLogger("lowrouter.http")
@@ -149,10 +148,15 @@ class _Exchange:
         watcher.add_done_callback(hang_up)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": raw})
+            ended = False
             async for chunk in body:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if not ended:
+                    # `[DONE]` is the stream's last event: it goes out with the end of the body.
+                    ended = chunk.endswith(DONE)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": not ended})
             watcher.remove_done_callback(hang_up)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if not ended:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not gone:
                 raise
@@ -161,8 +165,7 @@ class _Exchange:
         finally:
             watcher.remove_done_callback(hang_up)
             watcher.cancel()
-            with anyio.CancelScope(shield=True):
-                await body.aclose()  # type: ignore[attr-defined]
+            await close_shielded(body)
 
 
 async def _wait_for_disconnect(receive: Any) -> None:

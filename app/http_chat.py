@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import msgspec
 from litestar import Request, Response, post
 from litestar.response import Stream
@@ -15,7 +14,7 @@ from app.anthropic_errors import anthropic_error_response
 from app.caller import authenticate, require_key
 from app.chat_service import Prepared, complete_json, parse_chat, prepare
 from app.gateway import Gateway
-from app.streaming import DONE, KEEPALIVE, open_stream, openai_sse, relay
+from app.streaming import DONE, KEEPALIVE, close_shielded, open_stream, openai_sse, relay
 from domain.anthropic import (
     OpenAIToAnthropicStream,
     TranslationError,
@@ -134,8 +133,7 @@ async def _anthropic_sse(events: AsyncIterator[list[dict[str, Any]] | dict[str, 
                 if out:
                     yield out
     finally:
-        with anyio.CancelScope(shield=True):
-            await events.aclose()  # type: ignore[attr-defined]
+        await close_shielded(events)
 
 
 @post(["/anthropic/v1/messages"], status_code=200, summary="Create a message (Anthropic Messages API)")

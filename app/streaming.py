@@ -186,15 +186,31 @@ async def _close(gw: Gateway, p: Prepared, progress: _Progress, *, status: str, 
 
 
 async def openai_sse(events: AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes]) -> AsyncIterator[bytes]:
-    """OpenAI's framing: `data: {json}\n\n` per chunk, `: comment` keep-alives, `data: [DONE]`."""
+    """OpenAI's framing: `data: {json}\n\n` per chunk, `: comment` keep-alives, `data: [DONE]`.
+
+    The last chunk (usage, or the error) is held until what follows it, `[DONE]` or the end, which
+    the relay sends without waiting on anything: they leave in one write instead of two."""
+    held = b""
     try:
         async for event in events:
             if isinstance(event, bytes):
-                yield event
+                yield held + event
+                held = b""
             elif isinstance(event, list):
                 yield b"".join(sse(chunk) for chunk in event)
             else:
-                yield sse(event)
+                held = sse(event)
+        if held:
+            yield held
     finally:
-        with anyio.CancelScope(shield=True):
-            await events.aclose()  # type: ignore[attr-defined]
+        await close_shielded(events)
+
+
+async def close_shielded(stream: AsyncIterator[Any]) -> None:
+    """Close an async generator, shielded from cancellation (its cleanup records the generation).
+    One that already ran to its end has nothing to clean up: it is left alone, which spares a
+    cancel scope per stream on the common path."""
+    if getattr(stream, "ag_frame", True) is None:
+        return
+    with anyio.CancelScope(shield=True):
+        await stream.aclose()  # type: ignore[attr-defined]
