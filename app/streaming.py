@@ -27,6 +27,7 @@ from domain.ports import ChunkStream
 _encode = msgspec.json.Encoder().encode
 KEEPALIVE = b": LOWROUTER PROCESSING\n\n"
 DONE = b"data: [DONE]\n\n"
+BATCH_CHUNKS = 64
 
 
 def sse(obj: dict[str, Any]) -> bytes:
@@ -94,8 +95,9 @@ async def relay(gw: Gateway, p: Prepared,
                 out = _rewrite(p, chunk, progress)
                 if out is not None:
                     batch.append(out)
-                # Chunks that arrived together leave together, in one write to the client.
-                if batch and (ready is None or not ready()):
+                # Chunks that arrived together leave together, in one write to the client (up to
+                # `BATCH_CHUNKS` at a time, so a long answer in one read is not all held as dicts).
+                if batch and (ready is None or not ready() or len(batch) >= BATCH_CHUNKS):
                     yield batch
                     batch = []
             if batch:
@@ -105,12 +107,16 @@ async def relay(gw: Gateway, p: Prepared,
             # A break after the first byte cannot fall over, but it still counts against the upstream.
             gw.health.record_failure(f"{p.attempt.candidate.provider}@{p.attempt.candidate.region}", time.monotonic())
             await _close(gw, p, progress, status=STATUS_UPSTREAM_ERROR, finish_reason="error", error=e)
+            if batch:  # what arrived before the break was counted as delivered: deliver it
+                yield batch
             yield error_chunk(p, created, e)
             return
         except (msgspec.DecodeError, KeyError, TypeError, ValueError) as e:
             ended = True
             bad = UpstreamBadResponseError(f"upstream stream was malformed: {type(e).__name__}", retryable=False)
             await _close(gw, p, progress, status=STATUS_UPSTREAM_ERROR, finish_reason="error", error=bad)
+            if batch:
+                yield batch
             yield error_chunk(p, created, bad)
             return
         ended = True

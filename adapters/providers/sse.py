@@ -1,9 +1,11 @@
 """Reading an upstream's Server-Sent Events: decoded `data:` objects, in network-sized pieces.
 
-The body is read a network chunk at a time (whatever bytes have arrived) and split into lines here, so all
-the chunks one network read delivered are decoded at once and `ready()` says whether the next one
-is already in hand. The relay uses that to write them to the client in one send instead of one per
-chunk. An error in the body is raised only after the chunks before it have been handed out.
+The body is read a network chunk at a time (whatever bytes have arrived) and split into lines here;
+`ready()` says whether the next chunk is already in hand, and the relay uses that to write the
+chunks of one network read to the client in one send instead of one per chunk. Each line is decoded
+only when it is handed out: a whole answer arriving in one read waits as its compact lines, not as
+a dict per chunk (64 streams of 256 chunks held ~20 MB of dicts when they were decoded on arrival).
+An error in the body is raised only after the chunks before it have been handed out.
 """
 
 from __future__ import annotations
@@ -25,19 +27,16 @@ class SSEReader:
     def __init__(self, body: UpstreamStream) -> None:
         self._body = body
         self._buffer = b""
-        self._ready: deque[dict[str, Any]] = deque()
+        self._lines: deque[bytes] = deque()  # the `data:` payloads that arrived, not yet decoded
         self._done = False
-        self._error: UpstreamError | None = None
 
     def ready(self) -> bool:
         """Whether `next()` can answer without waiting for the network."""
-        return bool(self._ready)
+        return bool(self._lines)
 
     async def next(self, timeout_s: float) -> dict[str, Any] | None:
         """The next decoded `data:` object; None at `[DONE]` or the end of the body."""
-        while not self._ready:
-            if self._error is not None:
-                raise self._error
+        while not self._lines:
             if self._done:
                 return None
             try:
@@ -50,7 +49,7 @@ class SSEReader:
                 self._done = True
                 data = b"\n"  # a last line without its newline still counts
             self._feed(data)
-        return self._ready.popleft()
+        return self._decoded(self._lines.popleft())
 
     def _feed(self, data: bytes) -> None:
         lines = (self._buffer + data).split(b"\n")
@@ -62,22 +61,24 @@ class SSEReader:
             if payload == b"[DONE]":
                 self._done = True
                 return
-            try:
-                decoded = _decode(payload)
-            except msgspec.DecodeError:
-                self._fail(UpstreamBadResponseError("upstream sent a chunk that is not JSON", retryable=True,
-                                                    cause="garbage"))
-                return
-            if not isinstance(decoded, dict):
-                self._fail(UpstreamBadResponseError("upstream sent a chunk that is not an object", retryable=True,
-                                                    cause="garbage"))
-                return
-            if "error" in decoded and not decoded.get("choices"):
-                self._fail(UpstreamBadResponseError(f"upstream error in stream: {upstream_message(decoded)}",
-                                                    retryable=True, cause="stream_error"))
-                return
-            self._ready.append(decoded)
+            self._lines.append(payload)
 
-    def _fail(self, error: UpstreamError) -> None:
-        self._error = error
+    def _decoded(self, payload: bytes) -> dict[str, Any]:
+        try:
+            decoded = _decode(payload)
+        except msgspec.DecodeError:
+            raise self._fail(UpstreamBadResponseError("upstream sent a chunk that is not JSON", retryable=True,
+                                                      cause="garbage")) from None
+        if not isinstance(decoded, dict):
+            raise self._fail(UpstreamBadResponseError("upstream sent a chunk that is not an object",
+                                                      retryable=True, cause="garbage"))
+        if "error" in decoded and not decoded.get("choices"):
+            raise self._fail(UpstreamBadResponseError(f"upstream error in stream: {upstream_message(decoded)}",
+                                                      retryable=True, cause="stream_error"))
+        return decoded
+
+    def _fail(self, error: UpstreamError) -> UpstreamError:
+        """End the stream at a bad chunk: nothing after it is handed out."""
+        self._lines.clear()
         self._done = True
+        return error
