@@ -103,23 +103,20 @@ async def relay(gw: Gateway, p: Prepared,
             if batch:
                 yield batch
         except UpstreamError as e:
-            ended = True
             # A break after the first byte cannot fall over, but it still counts against the upstream.
             gw.health.record_failure(f"{p.attempt.candidate.provider}@{p.attempt.candidate.region}", time.monotonic())
-            await _close(gw, p, progress, status=STATUS_UPSTREAM_ERROR, finish_reason="error", error=e)
+            failure: GatewayError | None = e
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError) as e:
+            failure = UpstreamBadResponseError(f"upstream stream was malformed: {type(e).__name__}", retryable=False)
+        else:
+            failure = None
+        ended = True
+        if failure is not None:
+            await _close(gw, p, progress, status=STATUS_UPSTREAM_ERROR, finish_reason="error", error=failure)
             if batch:  # what arrived before the break was counted as delivered: deliver it
                 yield batch
-            yield error_chunk(p, created, e)
+            yield error_chunk(p, created, failure)
             return
-        except (msgspec.DecodeError, KeyError, TypeError, ValueError) as e:
-            ended = True
-            bad = UpstreamBadResponseError(f"upstream stream was malformed: {type(e).__name__}", retryable=False)
-            await _close(gw, p, progress, status=STATUS_UPSTREAM_ERROR, finish_reason="error", error=bad)
-            if batch:
-                yield batch
-            yield error_chunk(p, created, bad)
-            return
-        ended = True
         outcome = await _close(gw, p, progress, status=STATUS_OK, finish_reason=progress.finish_reason)
         yield {"id": p.generation.id, "object": "chat.completion.chunk", "created": created,
                "model": p.attempt.candidate.model, "choices": [], "usage": outcome.usage,

@@ -17,7 +17,8 @@ from tests.support.upstream import FakeUpstream
 
 @pytest.fixture(scope="module")
 def gw(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    spec = UpstreamSpec("fake", "eu-west", upstream, models=("fake", "garbage", "fail-500", "hang", "midstream"))
+    spec = UpstreamSpec("fake", "eu-west", upstream, models=("fake", "garbage", "fail-500", "hang", "midstream",
+                                                                   "garbage-midstream"))
     proc = GatewayProcess(tmp_path_factory.mktemp("errors"), config_text([spec])).start()
     yield proc
     proc.stop()
@@ -143,6 +144,23 @@ def test_an_upstream_failure_after_the_first_byte_ends_the_stream_with_an_error_
     # No usage came from the upstream: what was relayed is estimated at four characters a token.
     assert rec["usage_estimated"] is True
     assert rec["completion_tokens"] == -(-delivered // 4)
+
+
+def test_chunks_that_arrive_with_a_bad_line_are_delivered_before_its_error_chunk(gw: GatewayProcess,
+                                                                                  key: str) -> None:
+    import msgspec
+
+    with httpx.stream("POST", f"{gw.api}/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                      json={"model": "fake/garbage-midstream", "stream": True, "max_tokens": 10,
+                            "messages": [{"role": "user", "content": "x"}]}, timeout=30) as r:
+        assert r.status_code == 200
+        events = [msgspec.json.decode(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
+    texts = [c["delta"].get("content") or "" for e in events[:-1] for c in e["choices"]]
+    assert texts[-2:] == ["more ", "more "]  # the two that came in the same read as the bad line
+    assert events[-1]["error"]["code"] == 502 and events[-1]["choices"][0]["finish_reason"] == "error"
+    rec = gw.generation(key, events[-1]["id"])
+    assert rec["status"] == "upstream_error"
+    assert rec["completion_tokens"] == -(-len("".join(texts)) // 4)
 
 
 def test_the_gateway_log_has_one_line_per_request_and_no_prompt_text(gw: GatewayProcess, key: str) -> None:

@@ -2,7 +2,8 @@
 
 It runs an aiohttp server on its own thread and event loop. Behaviour is chosen per request by the
 upstream model name or the `x-test-fail` header: `fail-500`, `fail-429`, `fail-503`, `reset`,
-`hang`, `garbage`, `midstream` (fails after two chunks), `slow` (50 ms between chunks),
+`hang`, `garbage`, `midstream` (fails after two chunks), `garbage-midstream` (after two chunks,
+two more and a line that is not JSON in one write), `slow` (50 ms between chunks),
 `no-usage` (streams without a usage chunk), `tools` (answers with a tool call).
 Every request is recorded (path, headers, body) so tests can check what the gateway sent.
 """
@@ -133,6 +134,12 @@ class FakeUpstream:
             await send({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                              "finish_reason": None}]})
             for i, w in enumerate(words):
+                if behaviour == "garbage-midstream" and i == 2:
+                    # two chunks and a line that is not JSON, in one write (one network read)
+                    chunk = {**base, "choices": [{"index": 0, "delta": {"content": "more "}, "finish_reason": None}]}
+                    await response.write(2 * (b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                                         + b"data: {not json\n\n")
+                    return response
                 if behaviour == "midstream" and i == 2:
                     assert request.transport is not None
                     request.transport.abort()
@@ -170,5 +177,6 @@ class FakeUpstream:
         return await anthropic_reply(request, body, behaviour)
 
 
-BEHAVIOURS = {"fail-500", "fail-429", "fail-503", "reset", "hang", "garbage", "midstream", "slow", "no-usage",
+BEHAVIOURS = {"fail-500", "fail-429", "fail-503", "reset", "hang", "garbage", "midstream", "garbage-midstream",
+              "slow", "no-usage",
               "tools"}
