@@ -40,23 +40,26 @@ class GroupCommitWriter:
 
     async def save(self, events: Sequence[Any]) -> int:
         """Write `events` (of one or more aggregates) in the next group commit."""
+        return await self.queue(events)
+
+    def queue(self, events: Sequence[Any]) -> asyncio.Future[int]:
+        """Queue `events` in the next group commit and return at once: the future of the last
+        notification id written, for a caller with other work to start while the commit is made.
+
+        The write happens whether or not the future is awaited or cancelled; saves are written in
+        the order they were queued.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
         self._pending.append((events, future))
         if not self._scheduled and not self._busy:
             self._scheduled = True
             loop.call_soon(self._flush)
-        return await future
+        return future
 
     def save_nowait(self, events: Sequence[Any]) -> None:
         """Queue `events` in the next group commit without waiting for it (progress marks)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        future.add_done_callback(_log_failure)
-        self._pending.append((events, future))
-        if not self._scheduled and not self._busy:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        self.queue(events).add_done_callback(_log_failure)
 
     def _flush(self) -> None:
         self._scheduled = False

@@ -18,7 +18,16 @@ from typing import Any
 import anyio
 import msgspec
 
-from app.chat_service import Prepared, fail, final_error, finish, next_attempt, read_usage, upstream_body
+from app.chat_service import (
+    Prepared,
+    fail,
+    final_error,
+    finish,
+    next_attempt,
+    opening_recorded,
+    read_usage,
+    upstream_body,
+)
 from app.gateway import Gateway
 from domain.errors import GatewayError, UpstreamBadResponseError, UpstreamError
 from domain.generation import STATUS_CLIENT_ERROR, STATUS_OK, STATUS_UPSTREAM_ERROR
@@ -41,12 +50,19 @@ async def open_stream(gw: Gateway, p: Prepared) -> ChunkStream:
         endpoint = gw.catalogue.endpoint(a.candidate.provider, a.candidate.region)
         assert endpoint is not None
         try:
-            return await gw.providers[a.candidate.provider].stream(upstream_body(p), a.model, endpoint, gw.timeouts)
+            stream = await gw.providers[a.candidate.provider].stream(upstream_body(p), a.model, endpoint, gw.timeouts)
         except UpstreamError as e:
             if await next_attempt(gw, p, e) is None:
                 final = final_error(p, e)
                 await fail(gw, p, final, (time.monotonic() - p.started) * 1000)
                 raise final from None
+            continue
+        try:
+            await opening_recorded(gw, p)
+        except BaseException:
+            await stream.aclose()
+            raise
+        return stream
 
 
 def error_chunk(p: Prepared, created: int, error: GatewayError) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from tests.support.upstream import FakeUpstream
 
 @pytest.fixture(scope="module")
 def gw(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    spec = UpstreamSpec("fake", "eu-west", upstream, models=("fake", "garbage", "fail-500", "hang", "midstream",
-                                                                   "garbage-midstream"))
+    spec = UpstreamSpec("fake", "eu-west", upstream, models=("fake", "garbage", "fail-500", "hang", "stall-body",
+                                                                   "midstream", "garbage-midstream"))
     proc = GatewayProcess(tmp_path_factory.mktemp("errors"), config_text([spec])).start()
     yield proc
     proc.stop()
@@ -109,6 +109,7 @@ def test_a_get_on_the_chat_route_is_a_405_in_the_error_shape(gw: GatewayProcess,
     ("fake/garbage", 502, "upstream_bad_response"),
     ("fake/fail-500", 502, "upstream_bad_response"),
     ("fake/hang", 504, "upstream_timeout"),
+    ("fake/stall-body", 504, "upstream_timeout"),
 ])
 def test_a_failing_upstream_gets_its_status_and_a_complete_free_record(
         gw: GatewayProcess, key: str, model: str, status: int, error_type: str) -> None:

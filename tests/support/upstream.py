@@ -92,6 +92,12 @@ class FakeUpstream:
             await asyncio.sleep(30)
         if behaviour == "garbage":
             return web.Response(text="<html>not json</html>", content_type="application/json")
+        if behaviour == "stall-body":  # the head and part of the body, then nothing
+            response = web.StreamResponse(headers={"Content-Type": "application/json", "Content-Length": "100"})
+            await response.prepare(request)
+            await response.write(b'{"id": "up-stalled", "choices": [')
+            await asyncio.sleep(30)
+            return response
         return None
 
     async def _receive(self, request: web.Request) -> tuple[dict[str, Any], str, web.StreamResponse | None]:
@@ -177,6 +183,5 @@ class FakeUpstream:
         return await anthropic_reply(request, body, behaviour)
 
 
-BEHAVIOURS = {"fail-500", "fail-429", "fail-503", "reset", "hang", "garbage", "midstream", "garbage-midstream",
-              "slow", "no-usage",
-              "tools"}
+BEHAVIOURS = {"fail-500", "fail-429", "fail-503", "reset", "hang", "stall-body", "garbage", "midstream",
+              "garbage-midstream", "slow", "no-usage", "tools"}
