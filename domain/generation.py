@@ -126,7 +126,7 @@ class Generation(LedgerAggregate):
 
     @classmethod
     def receive(cls, generation_id: str, **facts: Any) -> Generation:
-        """Record that a request arrived (the first fact, saved before any upstream call)."""
+        """Record that a request arrived (the first fact, durable before the answer is used)."""
         return cls._create(cls.RequestReceived, id=generation_id, **facts)
 
     def resolve_route(self, **facts: Any) -> None:
