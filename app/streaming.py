@@ -105,6 +105,7 @@ async def relay(gw: Gateway, p: Prepared,
             yield error_chunk(p, created, e)
             return
         ready = getattr(stream, "ready", None)
+        take_ready = getattr(stream, "take_ready", None)
         batch: list[dict[str, Any]] = []
         try:
             async for chunk in stream:
@@ -112,7 +113,14 @@ async def relay(gw: Gateway, p: Prepared,
                 if out is not None:
                     batch.append(out)
                 # Chunks that arrived together leave together, in one write to the client (up to
-                # `BATCH_CHUNKS` at a time, so a long answer in one read is not all held as dicts).
+                # `BATCH_CHUNKS` at a time, so a long answer in one read is not all held as dicts),
+                # taken from the stream without an async step each where it can hand them over.
+                if take_ready is not None:
+                    while len(batch) < BATCH_CHUNKS and (more := take_ready(BATCH_CHUNKS - len(batch))):
+                        for chunk in more:
+                            out = _rewrite(p, chunk, progress)
+                            if out is not None:
+                                batch.append(out)
                 if batch and (ready is None or not ready() or len(batch) >= BATCH_CHUNKS):
                     yield batch
                     batch = []

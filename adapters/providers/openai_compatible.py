@@ -30,6 +30,13 @@ class SSEChunkStream:
         """Whether the next chunk has already arrived (the relay then sends them together)."""
         return self._first is not None or self._reader.ready()
 
+    def take_ready(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` chunks that have already arrived (see `SSEReader.take_ready`)."""
+        if self._first is not None:
+            first, self._first = self._first, None
+            return [first, *self._reader.take_ready(limit - 1)]
+        return self._reader.take_ready(limit)
+
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()
 

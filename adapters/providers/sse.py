@@ -29,6 +29,7 @@ class SSEReader:
         self._buffer = b""
         self._lines: deque[bytes] = deque()  # the `data:` payloads that arrived, not yet decoded
         self._done = False
+        self._failure: UpstreamError | None = None  # a bad line met by `take_ready`, raised next
 
     def ready(self) -> bool:
         """Whether `next()` can answer without waiting for the network."""
@@ -36,6 +37,9 @@ class SSEReader:
 
     async def next(self, timeout_s: float) -> dict[str, Any] | None:
         """The next decoded `data:` object; None at `[DONE]` or the end of the body."""
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
         while not self._lines:
             if self._done:
                 return None
@@ -50,6 +54,26 @@ class SSEReader:
                 data = b"\n"  # a last line without its newline still counts
             self._feed(data)
         return self._decoded(self._lines.popleft())
+
+    def take_ready(self, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` decoded objects that have already arrived, without waiting (none when
+        nothing has). The relay drains a network read with it instead of one `await` per chunk: an
+        async step per chunk was ~25% of relaying a short answer. At a bad line it returns what came
+        before; the error is raised by the next call (or the next `next()`)."""
+        out: list[dict[str, Any]] = []
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        lines = self._lines
+        while lines and len(out) < limit:
+            try:
+                out.append(self._decoded(lines.popleft()))
+            except UpstreamError as e:
+                if not out:
+                    raise
+                self._failure = e
+                break
+        return out
 
     def _feed(self, data: bytes) -> None:
         lines = (self._buffer + data).split(b"\n")

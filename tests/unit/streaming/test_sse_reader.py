@@ -71,3 +71,46 @@ def test_an_error_object_in_the_stream_is_raised_with_its_message() -> None:
 
     with pytest.raises(UpstreamBadResponseError, match="overloaded"):
         asyncio.run(run())
+
+
+def test_take_ready_hands_over_what_has_arrived_up_to_its_limit_without_waiting() -> None:
+    chunks = [{"choices": [{"delta": {"content": str(i)}}]} for i in range(5)]
+
+    async def run() -> tuple[Any, list[Any], list[Any], list[Any], Any]:
+        reader = _reader(b"".join(_line(c) for c in chunks), b"data: [DONE]\n\n")
+        first = await reader.next(1.0)
+        return first, reader.take_ready(3), reader.take_ready(3), reader.take_ready(3), await reader.next(1.0)
+
+    first, a, b, c, end = asyncio.run(run())
+    assert [first, *a, *b] == chunks
+    assert (len(a), len(b), c, end) == (3, 1, [], None)
+
+
+def test_take_ready_stops_before_a_bad_line_and_the_next_call_raises_it() -> None:
+    good = {"choices": [{"delta": {"content": "a"}}]}
+
+    async def run() -> tuple[list[Any], list[Any], Any]:
+        reader = _reader(_line(good) + _line(good) + b"data: {not json\n\n" + _line(good))
+        await reader.next(1.0)
+        taken = reader.take_ready(10)
+        with pytest.raises(UpstreamBadResponseError, match="not JSON"):
+            reader.take_ready(10)
+        return taken, reader.take_ready(10), await reader.next(1.0)
+
+    taken, after, end = asyncio.run(run())
+    assert taken == [good]
+    assert (after, end) == ([], None)
+
+
+def test_a_bad_line_met_by_take_ready_is_raised_by_the_next_await() -> None:
+    good = {"choices": [{"delta": {"content": "a"}}]}
+
+    async def run() -> list[Any]:
+        reader = _reader(_line(good) + _line(good) + b"data: [1, 2]\n\n")
+        await reader.next(1.0)
+        taken = reader.take_ready(10)
+        with pytest.raises(UpstreamBadResponseError, match="not an object"):
+            await reader.next(1.0)
+        return taken
+
+    assert asyncio.run(run()) == [good]
