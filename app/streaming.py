@@ -178,12 +178,11 @@ def _rewrite(p: Prepared, chunk: dict[str, Any], progress: _Progress) -> dict[st
         return None
     chunk["id"] = p.generation.id
     chunk["model"] = p.attempt.candidate.model
-    now = time.monotonic()
     if progress.chunks == 0:
         delta = choices[0].get("delta")
         if isinstance(delta, dict) and "role" not in delta:
             delta["role"] = "assistant"
-        progress.ttft_ms = round((now - p.started) * 1000, 3)
+        progress.ttft_ms = round((time.monotonic() - p.started) * 1000, 3)
     progress.chunks += 1
     for choice in choices:
         delta = choice.get("delta") or {}
