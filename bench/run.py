@@ -127,6 +127,30 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def thread_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) so far of a process's main thread, and of the whole process (every
+    thread, ended ones included)."""
+
+    def seconds(stat: Path) -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return seconds(Path(f"/proc/{pid}/task/{pid}/stat")), seconds(Path(f"/proc/{pid}/stat"))
+
+
+def gateway_wrk(pid: int, *args: Any) -> dict[str, float]:
+    """`wrk` through the gateway, with the gateway's CPU per request over the run: its event-loop
+    (main) thread, and all its threads (the projector, the HTTP client's, the ledger's). Steadier
+    than req/s on a machine whose speed varies, and what a change to the request path moves."""
+    main, every = thread_cpu_s(pid)
+    result = wrk(*args)
+    main_after, every_after = thread_cpu_s(pid)
+    done = max(int(result["requests"]), 1)
+    result["cpu_us_main"] = (main_after - main) / done * 1e6
+    result["cpu_us_all"] = (every_after - every) / done * 1e6
+    return result
+
+
 def count_ledger(data_dir: Path) -> dict[str, int]:
     import duckdb
 
@@ -169,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
 def median_of_rounds(rounds: list[dict[str, float]]) -> dict[str, Any]:
     """One case's wrk figures over several rounds: the median of each, requests and errors summed,
     and the range of req/s (what one round alone could have shown)."""
-    out: dict[str, Any] = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50", "p99")}
+    out: dict[str, Any] = {k: statistics.median(r[k] for r in rounds)
+                           for k in ("rps", "p50", "p99", "cpu_us_main", "cpu_us_all") if k in rounds[0]}
     out["requests"] = sum(int(r["requests"]) for r in rounds)
     out["non2xx"] = sum(int(r["non2xx"]) for r in rounds)
     out["rps_range"] = [min(r["rps"] for r in rounds), max(r["rps"] for r in rounds)]
@@ -204,7 +229,7 @@ def run_load(seconds: int, rounds: int = 1) -> dict[str, Any]:
             ds, gs, tds, tgs = [], [], [], []
             for _ in range(rounds):
                 ds.append(wrk(direct, "x", "fake-model", conns, seconds, stream, tokens))
-                gs.append(wrk(api, key, "bench/fake-model", conns, seconds, stream, tokens))
+                gs.append(gateway_wrk(gateway.pid, api, key, "bench/fake-model", conns, seconds, stream, tokens))
                 if stream:
                     tds.append(asyncio.run(ttft(direct, "x", "fake-model", conns, 400, tokens)))
                     tgs.append(asyncio.run(ttft(api, key, "bench/fake-model", conns, 400, tokens)))
@@ -244,14 +269,15 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"medians of {rounds} rounds, direct and gateway alternating; gw range = the gateway's lowest "
                   "and highest req/s")
         print(f"{'case':<14}{'direct req/s':>14}{'gateway req/s':>15}{'ratio':>8}{'p50 +ms':>10}{'p99 gw ms':>11}"
-              f"{'TTFT +ms':>10}{'gw range':>14}")
+              f"{'TTFT +ms':>10}{'gw range':>14}{'gw CPU µs/req main/all':>24}")
         for name, c in load["cases"].items():
             d, g = c["direct"], c["gateway"]
             added_ttft = c.get("ttft_ms", {}).get("added")
             print(f"{name:<14}{d['rps']:>14.0f}{g['rps']:>15.0f}{g['rps'] / d['rps']:>8.2f}"
                   f"{g['p50'] - d['p50']:>10.3f}{g['p99']:>11.2f}"
                   f"{'' if added_ttft is None else f'{added_ttft:.3f}':>10}"
-                  f"{'{:.0f}-{:.0f}'.format(*g['rps_range']) if rounds > 1 else '':>14}")
+                  f"{'{:.0f}-{:.0f}'.format(*g['rps_range']) if rounds > 1 else '':>14}"
+                  f"{'{:.0f} / {:.0f}'.format(g['cpu_us_main'], g['cpu_us_all']) if 'cpu_us_main' in g else '':>24}")
         print(f"peak RSS of the gateway: {load['peak_rss_mb']:.0f} MB; projector lag at the end of load: "
               f"{load['projector_lag_events_at_end']} events")
         print(f"ledger: {load['ledger']} for {load['requests_completed_by_clients']} completed client requests -> "
