@@ -130,10 +130,18 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.datastore.pool.is_sqlite_memory_mode:
             return super().insert_events(stored_events, **kwargs)
-        values = [v for s in stored_events for v in (s.originator_id, s.originator_version, s.topic, s.state)]
-        n = len(stored_events)
+        return self.insert_rows([v for s in stored_events for v in (s.originator_id, s.originator_version, s.topic,
+                                                                    s.state)])
+
+    def insert_rows(self, values: list[Any]) -> list[int]:
+        """Insert events given as flat values (aggregate id, version, topic, state, then the next
+        event's; see `adapters.transcoder.stored_rows`); their notification ids, in order."""
+        n = len(values) // 4
         if not n:
             return []
+        if self.datastore.pool.is_sqlite_memory_mode:
+            rows = [StoredEvent(*values[i:i + 4]) for i in range(0, len(values), 4)]
+            return list(super().insert_events(rows) or [])
         with self._writer_lock:
             conn = self._writer or self._open_writer()
             try:

@@ -16,7 +16,8 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from adapters.transcoder import stored_event
+from adapters.event_store import BatchInsertSQLiteRecorder
+from adapters.transcoder import stored_event, stored_rows
 from domain.ledger_aggregate import topic_of
 
 log = logging.getLogger("lowrouter.ledger")
@@ -100,7 +101,10 @@ def _insert(app: Application[str], events: Sequence[Any]) -> list[int]:
     This is `Application.save` without its per-object protocol checks and snapshotting (the
     ledger takes no snapshots), which were a visible share of the request path's CPU.
     """
-    ids = app.recorder.insert_events([stored_event(e, topic_of(type(e))) for e in events])
+    recorder = app.recorder
+    if isinstance(recorder, BatchInsertSQLiteRecorder):
+        return recorder.insert_rows(stored_rows(events))
+    ids = recorder.insert_events([stored_event(e, topic_of(type(e))) for e in events])
     return list(ids or [])
 
 

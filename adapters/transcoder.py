@@ -8,6 +8,7 @@ datetimes, UUIDs and Decimals never occur in the ledger's events; they raise `Ty
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,8 @@ from uuid import UUID
 
 import msgspec
 from eventsourcing.persistence import StoredEvent, Transcoder, Transcoding
+
+from domain.ledger_aggregate import topic_of
 
 
 def _wrap(value: Any) -> Any:
@@ -51,13 +54,27 @@ def _unwrap(value: Any) -> Any:
 _state_encoder = msgspec.json.Encoder(enc_hook=_wrap)
 
 
-def stored_event(event: Any, topic: str) -> StoredEvent:
-    """What eventsourcing's mapper makes of an event with this transcoder, in one step."""
-    state = dict(vars(event))
+def _state_of(event: Any) -> bytes:
+    state = event.__dict__.copy()
     del state["originator_id"], state["originator_version"]
     state["timestamp"] = {"_type_": "datetime_iso", "_data_": state["timestamp"].isoformat()}
+    return _state_encoder.encode(state)
+
+
+def stored_event(event: Any, topic: str) -> StoredEvent:
+    """What eventsourcing's mapper makes of an event with this transcoder, in one step."""
     return StoredEvent(originator_id=event.originator_id, originator_version=event.originator_version,
-                       topic=topic, state=_state_encoder.encode(state))
+                       topic=topic, state=_state_of(event))
+
+
+def stored_rows(events: Sequence[Any]) -> list[Any]:
+    """The same as `stored_event` for each event, as the flat values a multi-row `INSERT` binds:
+    aggregate id, version, topic, state, then the next event's. On the request path, where a
+    `StoredEvent` per event and the recorder reading it back were ~40% of the encoding's cost."""
+    values: list[Any] = []
+    for event in events:
+        values += (event.originator_id, event.originator_version, topic_of(type(event)), _state_of(event))
+    return values
 
 
 class MsgspecTranscoder(Transcoder):
