@@ -191,8 +191,8 @@ async def prepare(gw: Gateway, key: KeyRecord, raw: dict[str, Any], endpoint_kin
 
 
 async def opening_recorded(gw: Gateway, p: Prepared) -> None:
-    """Wait until the request's opening record is durable; the first thing done with an upstream's
-    answer or failure, and before any later save of the generation.
+    """Wait until the request's opening record is durable: before any later save of the generation
+    (`next_attempt`, `finish`) and before a stream's first chunk is relayed (`open_stream`).
 
     If the ledger refused it, the reservation is released and the ledger's error raised: the
     answer is dropped, nothing is charged or relayed. A caller cancelled while waiting leaves the
@@ -369,7 +369,6 @@ async def complete_json(gw: Gateway, p: Prepared) -> tuple[dict[str, Any], Outco
                 await fail(gw, p, final, (time.monotonic() - p.started) * 1000)
                 raise final from None
             continue
-        await opening_recorded(gw, p)
         choices = answer.get("choices") or [{}]
         first = choices[0] if isinstance(choices[0], dict) else {}
         message = first.get("message") or {}

@@ -108,19 +108,18 @@ async def relay(gw: Gateway, p: Prepared,
         take_ready = getattr(stream, "take_ready", None)
         batch: list[dict[str, Any]] = []
         try:
-            async for chunk in stream:
-                out = _rewrite(p, chunk, progress)
-                if out is not None:
-                    batch.append(out)
+            async for first in stream:
                 # Chunks that arrived together leave together, in one write to the client (up to
                 # `BATCH_CHUNKS` at a time, so a long answer in one read is not all held as dicts),
                 # taken from the stream without an async step each where it can hand them over.
-                if take_ready is not None:
-                    while len(batch) < BATCH_CHUNKS and (more := take_ready(BATCH_CHUNKS - len(batch))):
-                        for chunk in more:
-                            out = _rewrite(p, chunk, progress)
-                            if out is not None:
-                                batch.append(out)
+                arrived = [first]
+                while arrived:
+                    for chunk in arrived:
+                        out = _rewrite(p, chunk, progress)
+                        if out is not None:
+                            batch.append(out)
+                    room = BATCH_CHUNKS - len(batch)
+                    arrived = take_ready(room) if take_ready is not None and room > 0 else []
                 if batch and (ready is None or not ready() or len(batch) >= BATCH_CHUNKS):
                     yield batch
                     batch = []

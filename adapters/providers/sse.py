@@ -37,9 +37,7 @@ class SSEReader:
 
     async def next(self, timeout_s: float) -> dict[str, Any] | None:
         """The next decoded `data:` object; None at `[DONE]` or the end of the body."""
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
+        self._raise_held_failure()
         while not self._lines:
             if self._done:
                 return None
@@ -60,10 +58,8 @@ class SSEReader:
         nothing has). The relay drains a network read with it instead of one `await` per chunk: an
         async step per chunk was ~25% of relaying a short answer. At a bad line it returns what came
         before; the error is raised by the next call (or the next `next()`)."""
+        self._raise_held_failure()
         out: list[dict[str, Any]] = []
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
         lines = self._lines
         while lines and len(out) < limit:
             try:
@@ -74,6 +70,11 @@ class SSEReader:
                 self._failure = e
                 break
         return out
+
+    def _raise_held_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     def _feed(self, data: bytes) -> None:
         lines = (self._buffer + data).split(b"\n")
