@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from domain.eco import EcoEstimate, estimate
 from domain.errors import (
     GatewayError,
     InsufficientCreditsError,
+    InternalError,
     InvalidRequestError,
     NoUpstreamAvailableError,
     PermissionDeniedError,
@@ -38,6 +40,8 @@ from domain.routing import Candidate, RouteNeeds, RoutePlan, RoutePolicy, merged
 from domain.tokens import estimate_prompt_tokens, tokens_for_chars
 from projections.credit_book import Reservation
 from projections.key_directory import KeyRecord
+
+log = logging.getLogger("lowrouter.chat")
 
 
 @dataclass
@@ -269,12 +273,25 @@ def upstream_body(p: Prepared) -> dict[str, Any]:
 def read_usage(upstream: dict[str, Any] | None, fallback_prompt: int, completion_chars: int) -> tuple[TokenUsage, bool]:
     """Tokens from the upstream's usage, or estimated (and marked so) when it sent none."""
     usage = upstream.get("usage") if upstream else None
-    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
-        details = usage.get("prompt_tokens_details") or {}
-        cached = details.get("cached_tokens") if isinstance(details, dict) else 0
-        return TokenUsage(int(usage.get("prompt_tokens") or 0), int(usage["completion_tokens"]),
-                          int(cached or 0)), False
+    if isinstance(usage, dict):
+        sent = usage.get("completion_tokens")
+        completion = None if sent is None else _count(sent)  # the one count an upstream may not leave out
+        prompt = _count(usage.get("prompt_tokens"))
+        if completion is not None and prompt is not None:
+            details = usage.get("prompt_tokens_details")
+            cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
+            return TokenUsage(prompt, completion, min(cached or 0, prompt)), False
+    # No usage, or counts that are not counts (an upstream's bug): estimated, and marked so.
     return TokenUsage(fallback_prompt, tokens_for_chars(completion_chars)), True
+
+
+def _count(value: object) -> int | None:
+    """A token count as the upstream sent it, or None if it is not one (`null` counts as 0)."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 async def finish(
@@ -351,6 +368,17 @@ async def fail(gw: Gateway, p: Prepared, error: GatewayError, latency_ms: float)
                  http_status=error.status, latency_ms=latency_ms, error=error)
 
 
+async def abandon(gw: Gateway, p: Prepared, error: Exception) -> InternalError:
+    """Close a generation whose provider call failed in a way no upstream answer explains (a bug in
+    a provider adapter): recorded as failed with `internal_error`, charged nothing, its reservation
+    released. Returns the error for the client; the details go to the log, not to the client."""
+    log.error("provider %s failed unexpectedly on generation %s", p.attempt.candidate.provider, p.generation.id,
+              exc_info=error)
+    internal = InternalError(f"internal error while calling provider {p.attempt.candidate.provider!r}")
+    await fail(gw, p, internal, (time.monotonic() - p.started) * 1000)
+    return internal
+
+
 async def complete_json(gw: Gateway, p: Prepared) -> tuple[dict[str, Any], Outcome]:
     """Call upstreams until one answers; return the OpenAI-shaped body and the outcome."""
     while True:
@@ -369,6 +397,8 @@ async def complete_json(gw: Gateway, p: Prepared) -> tuple[dict[str, Any], Outco
                 await fail(gw, p, final, (time.monotonic() - p.started) * 1000)
                 raise final from None
             continue
+        except Exception as e:
+            raise await abandon(gw, p, e) from e
         choices = answer.get("choices") or [{}]
         first = choices[0] if isinstance(choices[0], dict) else {}
         message = first.get("message") or {}

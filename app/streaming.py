@@ -20,6 +20,7 @@ import msgspec
 
 from app.chat_service import (
     Prepared,
+    abandon,
     fail,
     final_error,
     finish,
@@ -57,6 +58,8 @@ async def open_stream(gw: Gateway, p: Prepared) -> ChunkStream:
                 await fail(gw, p, final, (time.monotonic() - p.started) * 1000)
                 raise final from None
             continue
+        except Exception as e:
+            raise await abandon(gw, p, e) from e
         try:
             await opening_recorded(gw, p)
         except BaseException:
@@ -129,7 +132,7 @@ async def relay(gw: Gateway, p: Prepared,
             # A break after the first byte cannot fall over, but it still counts against the upstream.
             gw.health.record_failure(f"{p.attempt.candidate.provider}@{p.attempt.candidate.region}", time.monotonic())
             failure: GatewayError | None = e
-        except (msgspec.DecodeError, KeyError, TypeError, ValueError) as e:
+        except (msgspec.DecodeError, AttributeError, KeyError, TypeError, ValueError) as e:
             failure = UpstreamBadResponseError(f"upstream stream was malformed: {type(e).__name__}", retryable=False)
         else:
             failure = None

@@ -138,6 +138,13 @@ class UpstreamTimeoutError(UpstreamError):
     type = "upstream_timeout"
 
 
+class InternalError(GatewayError):
+    """A fault of the gateway's own code while serving a request (the details go to the log only)."""
+
+    status = 500
+    type = "internal_error"
+
+
 class NoUpstreamAvailableError(GatewayError):
     status = 503
     type = "no_upstream_available"

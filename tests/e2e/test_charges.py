@@ -70,6 +70,27 @@ def test_a_stream_without_upstream_usage_is_charged_on_an_estimate_marked_as_suc
     assert gateway.generation(token, chunks[-1].id)["usage_estimated"] is True
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_usage_whose_token_counts_are_not_numbers_is_replaced_by_an_estimate_and_the_request_settled(
+        gateway: GatewayProcess, token: str, streamed: bool) -> None:
+    body = {"model": "fake/bad-usage", "messages": MESSAGES, "max_tokens": 5, "stream": streamed}
+    with httpx.Client(timeout=30) as client:
+        r = client.post(f"{gateway.api}/chat/completions", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    if streamed:
+        chunks = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: {")]
+        assert r.text.rstrip().endswith("data: [DONE]")
+        usage, generation_id = chunks[-1]["usage"], chunks[-1]["id"]
+    else:
+        usage, generation_id = r.json()["usage"], r.json()["id"]
+    # The upstream's prompt count was "many": both counts are the gateway's estimates, marked so.
+    assert usage["estimated"] is True
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == (EXACT_PROMPT_TOKENS, 4)
+    generation = gateway.generation(token, generation_id)
+    assert generation["status"] == "ok" and generation["usage_estimated"] is True
+    assert balance(gateway, token) == 1 - credits_for(EXACT_PROMPT_TOKENS, 4)
+
+
 def test_a_stream_cancelled_by_the_client_pays_for_what_was_delivered(
         gateway: GatewayProcess, token: str) -> None:
     body = {"model": "fake/slow", "messages": MESSAGES, "max_tokens": 60, "stream": True}

@@ -8,21 +8,18 @@ one fake is a gate in front of the group-commit writer, to hold or refuse the op
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from adapters.group_commit import GroupCommitWriter
-from app import accounts_service as svc
 from app.chat_service import complete_json, prepare
-from app.composition import build_gateway, open_upstream_client
 from app.gateway import Gateway
-from app.settings import load_settings
 from app.streaming import open_stream
 from domain.ports import ChatProvider
 from projections.key_directory import KeyRecord
+from tests.integration.conftest import events_of
 
 BODY = {"model": "simulator/small", "max_tokens": 5, "messages": [{"role": "user", "content": "hello"}]}
 
@@ -79,30 +76,6 @@ class CountingProvider:
     async def stream(self, *args: Any) -> Any:
         self.calls += 1
         return await self._inner.stream(*args)
-
-
-@pytest.fixture()
-def gateway(tmp_path: Path) -> Iterator[tuple[Gateway, KeyRecord]]:
-    settings = load_settings(environ={})
-    gw = build_gateway(settings, tmp_path, open_upstream_client(settings))
-    account = svc.open_account(gw.ledger, "opening")
-    svc.add_credits(gw.ledger, account, "10", "test", "test")
-    key_id, _ = svc.issue_key(gw.ledger, account, {"name": "k"}, gw.catalogue.regions, list(gw.catalogue.models))
-    gw.projector.catch_up()
-    key = gw.keys.by_id(key_id)
-    assert key is not None
-    writer = gw.writer
-    yield gw, key
-    writer.close()
-    for close in gw.on_close:
-        close()
-    gw.duck.close()
-    gw.ledger.close()
-
-
-def events_of(gw: Gateway, generation_id: str) -> list[str]:
-    rows = gw.ledger.recorder.read_rows(0, 10_000)  # type: ignore[attr-defined]
-    return [topic.rpartition(".")[2] for _, originator, _, topic, _ in rows if originator == generation_id]
 
 
 def test_the_upstream_is_called_while_the_opening_record_is_written_and_its_answer_waits_for_it(

@@ -36,8 +36,8 @@ def credits_for(prompt_tokens: int, completion_tokens: int) -> Decimal:
 
 def fee_gateway(root: Path, upstream: FakeUpstream) -> GatewayProcess:
     """A gateway whose `fake/*` models are served in eu-west and us-east by one fake upstream;
-    the upstream model name picks its behaviour (`no-usage`, `slow`, `fail-500`)."""
-    models = ("fake", "no-usage", "slow", "fail-500")
+    the upstream model name picks its behaviour (`no-usage`, `bad-usage`, `slow`, `fail-500`)."""
+    models = ("fake", "no-usage", "bad-usage", "slow", "fail-500")
     specs = [UpstreamSpec("fake", "eu-west", upstream, models=models),
              UpstreamSpec("fake", "us-east", upstream, models=models)]
     return GatewayProcess(root, config_text(specs, extra=FEE_CONFIG)).start()

@@ -4,7 +4,8 @@ It runs an aiohttp server on its own thread and event loop. Behaviour is chosen 
 upstream model name or the `x-test-fail` header: `fail-500`, `fail-429`, `fail-503`, `reset`,
 `hang`, `garbage`, `midstream` (fails after two chunks), `garbage-midstream` (after two chunks,
 two more and a line that is not JSON in one write), `slow` (50 ms between chunks),
-`no-usage` (streams without a usage chunk), `tools` (answers with a tool call).
+`no-usage` (streams without a usage chunk), `bad-usage` (token counts that are not numbers), `tools`
+(answers with a tool call).
 Every request is recorded (path, headers, body) so tests can check what the gateway sent.
 """
 
@@ -126,8 +127,8 @@ class FakeUpstream:
                 "id": f"up-{self.name}", "object": "chat.completion", "created": created, "model": body["model"],
                 "system_fingerprint": f"fp-{self.name}",
                 "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool else "stop"}],
-                "usage": {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n,
-                          "prompt_tokens_details": {"cached_tokens": 0}},
+                "usage": {"prompt_tokens": "many" if behaviour == "bad-usage" else prompt, "completion_tokens": n,
+                          "total_tokens": prompt + n, "prompt_tokens_details": {"cached_tokens": 0}},
             })
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
@@ -156,7 +157,8 @@ class FakeUpstream:
             await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             include = (body.get("stream_options") or {}).get("include_usage")
             if include and behaviour != "no-usage":
-                await send({**base, "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": n,
+                counted: Any = "many" if behaviour == "bad-usage" else prompt
+                await send({**base, "choices": [], "usage": {"prompt_tokens": counted, "completion_tokens": n,
                                                              "total_tokens": prompt + n}})
             await response.write(b"data: [DONE]\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
@@ -184,4 +186,4 @@ class FakeUpstream:
 
 
 BEHAVIOURS = {"fail-500", "fail-429", "fail-503", "reset", "hang", "stall-body", "garbage", "midstream",
-              "garbage-midstream", "slow", "no-usage", "tools"}
+              "garbage-midstream", "slow", "no-usage", "bad-usage", "tools"}
