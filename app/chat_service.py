@@ -285,13 +285,19 @@ def read_usage(upstream: dict[str, Any] | None, fallback_prompt: int, completion
     return TokenUsage(fallback_prompt, tokens_for_chars(completion_chars)), True
 
 
+# More tokens than any model reads or writes in one request (contexts are at most a few million):
+# a count above it is an upstream's bug, and would otherwise be charged up to the whole balance.
+MAX_PLAUSIBLE_TOKENS = 100_000_000
+
+
 def _count(value: object) -> int | None:
     """A token count as the upstream sent it, or None if it is not one (`null` counts as 0)."""
     if value is None:
         return 0
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PLAUSIBLE_TOKENS:
         return value
     return None
+
 
 
 async def finish(
@@ -404,7 +410,10 @@ async def complete_json(gw: Gateway, p: Prepared) -> tuple[dict[str, Any], Outco
         message = first.get("message") or {}
         text = message.get("content") if isinstance(message, dict) else first.get("text")
         usage, estimated = read_usage(answer, p.prompt_estimate, len(text) if isinstance(text, str) else 0)
-        outcome = await finish(gw, p, usage=usage, estimated=estimated, finish_reason=first.get("finish_reason"),
+        reason = first.get("finish_reason")
+        if reason is not None and not isinstance(reason, str):  # an upstream's bug: relayed and recorded as none
+            reason = first["finish_reason"] = None
+        outcome = await finish(gw, p, usage=usage, estimated=estimated, finish_reason=reason,
                                status=STATUS_OK, http_status=200,
                                latency_ms=(time.monotonic() - p.started) * 1000)
         answer["id"] = p.generation.id

@@ -194,8 +194,11 @@ def _rewrite(p: Prepared, chunk: dict[str, Any], progress: _Progress) -> dict[st
         for call in delta.get("tool_calls") or ():
             fn = call.get("function") or {}
             progress.chars += len(fn.get("arguments") or "") + len(fn.get("name") or "")
-        if choice.get("finish_reason"):
-            progress.finish_reason = choice["finish_reason"]
+        reason = choice.get("finish_reason")
+        if isinstance(reason, str) and reason:
+            progress.finish_reason = reason
+        elif reason is not None:  # an upstream's bug: relayed and recorded as none
+            choice["finish_reason"] = None
     return chunk
 
 
