@@ -73,7 +73,8 @@ class AnthropicChunkStream:
         if self._translator.finish_reason is None:
             raise UpstreamBadResponseError("upstream stream ended before message_stop", retryable=False,
                                            cause="truncated")
-        yield {"object": "chat.completion.chunk", "choices": [], "usage": self._translator.usage}
+        if self._translator.usage_reported:  # without it the gateway estimates the usage
+            yield {"object": "chat.completion.chunk", "choices": [], "usage": self._translator.usage}
 
     async def aclose(self) -> None:
         await self._body.close()

@@ -7,7 +7,7 @@ from typing import Any
 from domain.anthropic.errors import TranslationError
 from domain.anthropic.json_fields import JSONObject, as_list, as_object, as_str, compact_json
 from domain.anthropic.stop_reasons import finish_reason_from_stop_reason
-from domain.anthropic.usage import openai_usage_from_anthropic
+from domain.anthropic.usage import openai_usage_from_anthropic, reports_usage
 
 
 def anthropic_response_to_openai(
@@ -29,7 +29,7 @@ def anthropic_response_to_openai(
     message: JSONObject = {"role": "assistant", "content": "".join(texts) if texts else None, "refusal": None}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    return {
+    answer: JSONObject = {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
@@ -42,8 +42,10 @@ def anthropic_response_to_openai(
                 "finish_reason": finish_reason_from_stop_reason(msg.get("stop_reason")),
             }
         ],
-        "usage": openai_usage_from_anthropic(msg.get("usage")),
     }
+    if reports_usage(msg.get("usage")):  # without it the gateway estimates, as for an OpenAI upstream
+        answer["usage"] = openai_usage_from_anthropic(msg.get("usage"))
+    return answer
 
 
 def _tool_call(block: JSONObject, field: str) -> JSONObject:

@@ -7,7 +7,7 @@ from typing import Any
 from domain.anthropic.errors import UpstreamStreamError
 from domain.anthropic.json_fields import JSONObject
 from domain.anthropic.stop_reasons import finish_reason_from_stop_reason
-from domain.anthropic.usage import openai_usage_from_anthropic
+from domain.anthropic.usage import openai_usage_from_anthropic, reports_usage
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 
@@ -32,6 +32,11 @@ class AnthropicToOpenAIStream:
     def usage(self) -> JSONObject:
         """OpenAI usage so far: input counts from `message_start`, output from `message_delta`."""
         return openai_usage_from_anthropic(self._anthropic_usage)
+
+    @property
+    def usage_reported(self) -> bool:
+        """Whether the upstream gave its input and output counts (else `usage` holds no real one)."""
+        return reports_usage(self._anthropic_usage)
 
     @property
     def finish_reason(self) -> str | None:

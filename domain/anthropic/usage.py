@@ -27,6 +27,15 @@ def openai_usage_from_anthropic(usage: Any) -> JSONObject:
     }
 
 
+def reports_usage(usage: Any) -> bool:
+    """Whether an Anthropic `usage` object holds both counts, input and output (without them the
+    upstream did not say what it read or wrote: the gateway estimates instead of charging zero)."""
+    if not isinstance(usage, dict):
+        return False
+    return all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+               for n in (usage.get("input_tokens"), usage.get("output_tokens")))
+
+
 def anthropic_usage_from_openai(usage: Any) -> JSONObject:
     """The Anthropic `usage` object for an OpenAI `usage` object (missing counts are zero).
 

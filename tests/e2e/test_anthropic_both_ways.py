@@ -36,7 +36,7 @@ def oai_upstream() -> Iterator[FakeUpstream]:
 @pytest.fixture(scope="module")
 def gateway(claude_upstream: FakeUpstream, oai_upstream: FakeUpstream,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    specs = [UpstreamSpec("claude", "us-east", claude_upstream, kind="anthropic", models=("fake", "tools")),
+    specs = [UpstreamSpec("claude", "us-east", claude_upstream, kind="anthropic", models=("fake", "tools", "no-usage")),
              UpstreamSpec("oai", "eu-west", oai_upstream, models=("fake", "tools"))]
     chat_only = "\n".join([
         "[[providers]]", 'id = "chatonly"', 'kind = "openai"', "enabled = true", "supports_completions = false",
@@ -164,6 +164,24 @@ def test_an_anthropic_upstream_streams_to_an_openai_client_with_usage_last(opena
     assert (last.usage.prompt_tokens, last.usage.prompt_tokens_details.cached_tokens) == (9, 2)
     assert last.usage.completion_tokens == 4
     assert last.model_extra["lowrouter"]["provider"] == "claude"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_anthropic_upstream_without_an_output_count_is_charged_on_an_estimate_marked_as_such(
+        gateway: GatewayProcess, key: str, streamed: bool) -> None:
+    body = {"model": "claude/no-usage", "max_tokens": 4, "stream": streamed,
+            "messages": [{"role": "user", "content": "count"}]}
+    r = httpx.post(f"{gateway.api}/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200
+    if streamed:
+        last = json.loads([line for line in r.text.splitlines() if line.startswith("data: {")][-1][6:])
+    else:
+        last = r.json()
+    # "w0 w1 w2 w3" (11 or 12 characters) → 3 completion tokens estimated, not zero
+    assert last["usage"]["estimated"] is True and last["usage"]["completion_tokens"] == 3
+    assert last["usage"]["cost"] > 0
+    generation = httpx.get(f"{gateway.api}/generation/{last['id']}", headers={"Authorization": f"Bearer {key}"})
+    assert generation.json()["data"]["usage_estimated"] is True
 
 
 def test_streamed_tool_calls_from_an_anthropic_upstream_assemble_to_its_input(openai_sdk: openai.OpenAI) -> None:

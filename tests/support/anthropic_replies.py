@@ -1,4 +1,5 @@
-"""Anthropic Messages answers of the fake upstream (JSON and SSE)."""
+"""Anthropic Messages answers of the fake upstream (JSON and SSE); `no-usage` gives an output count
+that is not a number."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ async def anthropic_reply(request: web.Request, body: dict[str, Any], behaviour:
     n = min(n, 5)
     text = " ".join(f"w{i}" for i in range(n))
     tool = behaviour == "tools" and bool(body.get("tools"))
-    usage = {"input_tokens": 7, "output_tokens": n, "cache_read_input_tokens": 2, "cache_creation_input_tokens": 0}
+    usage: dict[str, Any] = {"input_tokens": 7, "output_tokens": n, "cache_read_input_tokens": 2,
+                             "cache_creation_input_tokens": 0}
+    if behaviour == "no-usage":  # counts it never gives: none for output, one that is not a number
+        usage = {"input_tokens": 7, "output_tokens": "unknown"}
     content: list[dict[str, Any]] = [{"type": "text", "text": text}]
     if tool:
         content = [{"type": "tool_use", "id": "toolu_1", "name": body["tools"][0]["name"],
@@ -48,6 +52,6 @@ async def anthropic_reply(request: web.Request, body: dict[str, Any], behaviour:
     await ev("content_block_stop", {"type": "content_block_stop", "index": 0})
     await ev("message_delta", {"type": "message_delta",
                                "delta": {"stop_reason": "tool_use" if tool else "end_turn", "stop_sequence": None},
-                               "usage": {"output_tokens": n}})
+                               "usage": {"output_tokens": "unknown" if behaviour == "no-usage" else n}})
     await ev("message_stop", {"type": "message_stop"})
     return response

@@ -146,3 +146,12 @@ def test_the_translation_is_a_chat_completion_the_openai_sdk_parses() -> None:
 def test_a_message_without_content_blocks_is_refused_naming_the_field() -> None:
     with pytest.raises(TranslationError, match=r"^content: "):
         translate({"type": "message", "stop_reason": "end_turn"})
+
+
+@pytest.mark.parametrize("usage", [
+    None, "lots", {}, {"input_tokens": 10}, {"input_tokens": 10, "output_tokens": "5"},
+    {"input_tokens": -1, "output_tokens": 5}, {"input_tokens": 10, "output_tokens": True},
+])
+def test_a_message_without_both_token_counts_translates_without_usage_so_the_gateway_estimates(usage: Any) -> None:
+    msg = {**message([{"type": "text", "text": "hi"}]), "usage": usage}
+    assert "usage" not in translate(msg)

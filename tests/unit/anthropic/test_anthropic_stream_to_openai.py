@@ -255,3 +255,12 @@ def test_every_chunk_is_one_the_openai_sdk_parses(stream: AnthropicToOpenAIStrea
     parsed = [ChatCompletionChunk.model_validate(out) for out in feed_all(stream, events)]
 
     assert [p.choices[0].finish_reason for p in parsed] == [None, None, None, None, "tool_calls"]
+
+
+def test_a_stream_reports_usage_only_once_it_has_both_counts(stream: AnthropicToOpenAIStream) -> None:
+    feed_all(stream, [message_start(input_tokens=25), text_start(0), text_delta(0, "hi"), stop(0)])
+    assert not stream.usage_reported  # no output count yet: the gateway would estimate
+    stream.feed({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": "2"}})
+    assert not stream.usage_reported  # an output count that is not a number is none
+    stream.feed(message_delta("end_turn", 2))
+    assert stream.usage_reported and stream.usage["completion_tokens"] == 2
