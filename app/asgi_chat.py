@@ -22,8 +22,9 @@ from app.access_log import record_access
 from app.caller import authenticate, require_key
 from app.chat_service import complete_json, parse_chat, prepare
 from app.gateway import Gateway
-from app.http_chat import balance_header, begin_stream, decode_body, response_headers
+from app.http_chat import balance_header, begin_stream, response_headers
 from app.http_errors import error_body, error_headers, plain_error_body
+from app.json_body import decode_body
 from app.streaming import DONE, close_shielded, openai_sse, relay
 from domain.errors import GatewayError
 

@@ -12,6 +12,7 @@ from app import accounts_service as svc
 from app.caller import authenticate, require_admin
 from app.gateway import WRITE_THROUGH_S, Gateway
 from app.http_read import key_view
+from app.json_body import decode_body
 from domain.errors import InvalidRequestError, NotFoundError
 from domain.money import credits_number
 
@@ -26,15 +27,7 @@ def _admin(request: Request[Any, Any, Any]) -> Gateway:
 
 async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
     raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        raise InvalidRequestError("malformed JSON in request body") from None
-    if not isinstance(data, dict):
-        raise InvalidRequestError("the request body must be a JSON object")
-    return data
+    return decode_body(raw) if raw else {}
 
 
 def _json(body: Any, status: int = 200) -> Response[bytes]:

@@ -14,6 +14,7 @@ from app.anthropic_errors import anthropic_error_response
 from app.caller import authenticate, require_key
 from app.chat_service import Prepared, complete_json, parse_chat, prepare
 from app.gateway import Gateway
+from app.json_body import decode_body
 from app.streaming import DONE, KEEPALIVE, close_shielded, open_stream, openai_sse, relay
 from domain.anthropic import (
     OpenAIToAnthropicStream,
@@ -33,16 +34,6 @@ JSON = "application/json"
 def _gateway(request: Request[Any, Any, Any]) -> Gateway:
     gw: Gateway = request.app.state.gateway
     return gw
-
-
-def decode_body(body: bytes) -> dict[str, Any]:
-    try:
-        raw = _decode(body)
-    except msgspec.DecodeError as e:
-        raise InvalidRequestError(f"malformed JSON in request body: {e}") from None
-    if not isinstance(raw, dict):
-        raise InvalidRequestError("the request body must be a JSON object")
-    return raw
 
 
 async def _authenticated(request: Request[Any, Any, Any], gw: Gateway) -> KeyRecord:

@@ -8,12 +8,12 @@ from typing import Any
 
 import anyio
 import duckdb
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from app.caller import authenticate, require_admin
 from app.gateway import Gateway
+from app.json_body import decode_body
 from app.query_output import encode_json
 from domain.errors import InvalidRequestError
 from projections.exports import iter_usage_csv
@@ -29,13 +29,7 @@ def _admin(request: Request[Any, Any, Any]) -> Gateway:
 
 
 async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    try:
-        data = msgspec.json.decode(await request.body() or b"{}")
-    except msgspec.DecodeError:
-        raise InvalidRequestError("malformed JSON in request body") from None
-    if not isinstance(data, dict):
-        raise InvalidRequestError("the request body must be a JSON object")
-    return data
+    return decode_body(await request.body() or b"{}")
 
 
 def _number(data: dict[str, Any], name: str, default: float, ceiling: float) -> float:

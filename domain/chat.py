@@ -7,7 +7,7 @@ accepted and never rejected.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -41,18 +41,20 @@ class StreamOptions(msgspec.Struct, forbid_unknown_fields=False):
 class ChatRequest(msgspec.Struct, forbid_unknown_fields=False):
     """A chat-completions request as far as the gateway needs to understand it."""
 
-    messages: list[Message]
+    # As OpenAI's API: at least one message, and token caps and `n` of at least 1 (a cap of 0 or
+    # less would reserve nothing for an answer an upstream may still give).
+    messages: Annotated[list[Message], msgspec.Meta(min_length=1)]
     model: str = "lowrouter/auto"
     stream: bool = False
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    max_completion_tokens: Annotated[int, msgspec.Meta(ge=1)] | None = None
     stream_options: StreamOptions | None = None
     tools: list[dict[str, Any]] | None = None
     response_format: dict[str, Any] | None = None
     user: str | None = None
     route: RouteSpec | None = None
     models: list[str] | None = None
-    n: int | None = None
+    n: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
     def output_cap(self) -> int | None:
         """The most completion tokens the client allows, if it said."""

@@ -91,7 +91,7 @@ class SSEReader:
     def _decoded(self, payload: bytes) -> dict[str, Any]:
         try:
             decoded = _decode(payload)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             raise self._fail(UpstreamBadResponseError("upstream sent a chunk that is not JSON", retryable=True,
                                                       cause="garbage")) from None
         if not isinstance(decoded, dict):

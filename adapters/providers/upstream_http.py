@@ -100,7 +100,7 @@ async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], head
         raise error_for_status(response.status, bytes(raw))
     try:
         return _decode(raw)
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, RecursionError) as e:
         raise UpstreamBadResponseError("upstream answered with something that is not JSON", retryable=True,
                                        cause="garbage") from e
 

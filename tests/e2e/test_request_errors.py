@@ -64,6 +64,27 @@ def test_wrong_types_are_a_400_naming_the_field(gw: GatewayProcess, key: str) ->
     assert ledger_position(gw) == before
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("max_tokens", 0), ("max_tokens", -5), ("max_completion_tokens", 0), ("n", 0), ("messages", []),
+])
+def test_a_token_cap_or_n_below_one_or_no_messages_is_a_400_naming_the_field(
+        gw: GatewayProcess, key: str, field: str, value: object) -> None:
+    before = ledger_position(gw)
+    body = {"model": "fake/fake", "messages": [{"role": "user", "content": "x"}], field: value}
+    error = assert_error(post(gw, key, json=body), 400, "invalid_request_error")
+    assert error["param"] == field
+    assert ledger_position(gw) == before
+
+
+def test_json_nested_too_deeply_for_the_decoder_is_a_400_not_a_500(gw: GatewayProcess, key: str) -> None:
+    before = ledger_position(gw)
+    deep = b'{"model": "fake/fake", "messages": [{"role": "user", "content": "x"}], "metadata": ' + \
+        b"[" * 5000 + b"]" * 5000 + b"}"
+    error = assert_error(post(gw, key, content=deep), 400, "invalid_request_error")
+    assert "nested too deeply" in str(error["message"])
+    assert ledger_position(gw) == before
+
+
 def test_an_unknown_model_is_a_400_and_writes_nothing(gw: GatewayProcess, key: str) -> None:
     before = ledger_position(gw)
     error = assert_error(post(gw, key, json={"model": "nobody/nothing", "messages": [{"role": "user",
