@@ -271,7 +271,8 @@ def upstream_body(p: Prepared) -> dict[str, Any]:
 
 
 def read_usage(upstream: dict[str, Any] | None, fallback_prompt: int, completion_chars: int) -> tuple[TokenUsage, bool]:
-    """Tokens from the upstream's usage, or estimated (and marked so) when it sent none."""
+    """Tokens from the upstream's usage, or estimated (and marked so) when it sent none or its
+    counts are not counts (docs/api.md)."""
     usage = upstream.get("usage") if upstream else None
     if isinstance(usage, dict):
         sent = usage.get("completion_tokens")
@@ -297,7 +298,6 @@ def _count(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PLAUSIBLE_TOKENS:
         return value
     return None
-
 
 
 async def finish(

@@ -27,7 +27,6 @@ from domain.money import credits_number
 from projections.key_directory import KeyRecord
 
 _encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 JSON = "application/json"
 
 
