@@ -44,7 +44,10 @@ def anthropic_request_to_openai(body: JSONObject) -> JSONObject:
     for field in ("temperature", "top_p"):
         if body.get(field) is not None:
             request[field] = body[field]
-    if body.get("stream") is True:
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise TranslationError("stream", "must be a boolean")
+    if stream:
         request["stream"] = True
     metadata = body.get("metadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):

@@ -267,9 +267,11 @@ def test_sampling_stop_sequences_stream_and_user_id_are_carried_over_and_top_k_i
         ({"model": "m", "max_tokens": 10, "messages": "Hi"}, "messages"),
         ({"model": "m", "messages": []}, "max_tokens"),
         ({"model": "m", "max_tokens": "10", "messages": []}, "max_tokens"),
+        ({"model": "m", "max_tokens": 10, "messages": [], "stream": "yes"}, "stream"),
     ],
 )
-def test_a_request_missing_a_required_field_is_refused_naming_it(body: dict[str, Any], field: str) -> None:
+def test_a_request_missing_a_required_field_or_with_a_wrong_type_is_refused_naming_it(
+        body: dict[str, Any], field: str) -> None:
     with pytest.raises(TranslationError, match=f"^{field}: ") as raised:
         anthropic_request_to_openai(body)
 
