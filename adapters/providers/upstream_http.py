@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from typing import Any
 
+import httptools
 import msgspec
 from pyreqwest.client import Client, ClientBuilder
 from pyreqwest.exceptions import NetworkError, PyreqwestError, RequestTimeoutError
@@ -23,6 +24,7 @@ from pyreqwest.request import StreamRequest
 from pyreqwest.response import Response, ResponseBodyReader
 
 from adapters.providers.http_errors import error_for_status
+from adapters.providers.loop_client import LoopHTTPClient
 from domain.errors import UpstreamBadResponseError, UpstreamTimeoutError, UpstreamUnavailableError
 from domain.ports import Timeouts
 
@@ -36,9 +38,12 @@ def _deadline(seconds: float) -> timedelta:
 
 
 class UpstreamClient:
-    """One connection pool for all upstreams (keep-alive, no limit on connections per host)."""
+    """The connection pools for all upstreams (keep-alive, no limit on connections per host): JSON
+    calls to plain-HTTP upstreams on the event loop's own transports (`loop_client`), everything
+    else on pyreqwest."""
 
     def __init__(self, *, connect_s: float = 10.0, pool_idle_s: float = 30.0) -> None:
+        self.plain = LoopHTTPClient(connect_s=connect_s)
         self.client: Client = (
             ClientBuilder()
             .connect_timeout(timedelta(seconds=connect_s))
@@ -54,6 +59,7 @@ class UpstreamClient:
         return "UpstreamClient()"
 
     async def close(self) -> None:
+        await self.plain.close()
         await self.client.close()
 
 
@@ -86,6 +92,11 @@ async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], head
     ~2% of a request at one connection).
     """
     total = timeouts.first_byte_s + timeouts.idle_s
+    if url.startswith("http://"):
+        status, plain = await _post_plain(client, url, body, headers, total)
+        if status >= 300:
+            raise error_for_status(status, plain)
+        return _decoded(plain)
     request = (client.client.post(url).headers(dict(headers)).body_bytes(_encode(body))
                .timeout(_deadline(total)).build())
     try:
@@ -98,6 +109,28 @@ async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], head
         raise _failed(e) from e
     if response.status >= 300:
         raise error_for_status(response.status, bytes(raw))
+    return _decoded(raw)
+
+
+async def _post_plain(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
+                      total: float) -> tuple[int, bytes]:
+    try:
+        return await client.plain.post(url, _encode(body), headers, total)
+    except TimeoutError as e:
+        raise UpstreamTimeoutError(f"no answer from upstream within {total:g} s", retryable=True,
+                                   cause="timeout") from e
+    except ConnectionRefusedError as e:
+        raise UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
+                                       cause="connect") from e
+    except OSError as e:
+        raise UpstreamUnavailableError(f"upstream connection broke: {type(e).__name__}", retryable=True,
+                                       cause="reset") from e
+    except httptools.HttpParserError as e:
+        raise UpstreamBadResponseError(f"upstream answered badly: {type(e).__name__}", retryable=True,
+                                       cause="garbage") from e
+
+
+def _decoded(raw: bytes | Any) -> Any:
     try:
         return _decode(raw)
     except (msgspec.DecodeError, RecursionError) as e:
