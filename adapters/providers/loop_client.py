@@ -23,12 +23,14 @@ import httptools
 
 
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection, with at most one request in flight."""
+    """One keep-alive connection, with at most one request in flight: its answer is either read
+    whole (`waiter`) or handed out as it arrives (`stream`)."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.stream: PlainStream | None = None
         self.body: list[bytes] = []
         self.gzipped = False
         self.closed = False
@@ -51,15 +53,33 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         self._fail(exc or ConnectionResetError("the upstream closed the connection"))
 
+    def pause_writing(self) -> None:
+        """Requests are small and written whole; the transport buffers them."""
+
+    def resume_writing(self) -> None:
+        pass
+
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"content-encoding" and value.strip().lower() == b"gzip":
             self.gzipped = True
 
+    def on_headers_complete(self) -> None:
+        if self.stream is not None:
+            self.stream.head(self.parser.get_status_code(), self.gzipped)
+
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        if self.stream is not None:
+            self.stream.feed(body)
+        else:
+            self.body.append(body)
 
     def on_message_complete(self) -> None:
+        if self.stream is not None:
+            self.keep_alive = self.parser.should_keep_alive()
+            self.gzipped = False
+            self.stream.end()
+            return
         waiter, self.waiter = self.waiter, None
         body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
         self.body = []
@@ -88,9 +108,113 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
     def _fail(self, e: BaseException) -> None:
+        if self.stream is not None:
+            self.stream.fail(e)
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(e)
+
+
+class PlainStream:
+    """An answer handed out as it arrives: the status once the head is in, then the body's pieces.
+
+    Reading stops (the transport pauses) while more than `_HIGH_WATER` bytes wait unread, so a
+    slow client holds back its upstream instead of filling the gateway's memory."""
+
+    _HIGH_WATER = 256 * 1024
+
+    def __init__(self, client: LoopHTTPClient, address: tuple[str, int], conn: _Connection,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self._client = client
+        self._address = address
+        self._conn = conn
+        self._loop = loop
+        self.status = 0
+        self._head: asyncio.Future[int] = loop.create_future()
+        self._parts: deque[bytes] = deque()
+        self._size = 0
+        self._paused = False
+        self._ended = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._inflate: zlib._Decompress | None = None
+        self._closed = False
+
+    # from the connection
+    def head(self, status: int, gzipped: bool) -> None:
+        self.status = status
+        if gzipped:
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if not self._head.done():
+            self._head.set_result(status)
+
+    def feed(self, data: bytes) -> None:
+        if self._inflate is not None:
+            try:
+                data = self._inflate.decompress(data)
+            except zlib.error as e:
+                self.fail(httptools.HttpParserError(f"bad gzip body: {e}"))
+                self._conn.close()
+                return
+        if data:
+            self._parts.append(data)
+            self._size += len(data)
+            if self._size > self._HIGH_WATER and not self._paused and self._conn.transport is not None:
+                self._paused = True
+                self._conn.transport.pause_reading()
+            self._wake()
+
+    def end(self) -> None:
+        self._ended = True
+        self._wake()
+
+    def fail(self, e: BaseException) -> None:
+        if self._ended:
+            return
+        if self._error is None:
+            self._error = e
+        if not self._head.done():
+            self._head.set_exception(e)
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # for the reader
+    async def wait_head(self) -> int:
+        return await self._head
+
+    async def read_chunk(self) -> bytes:
+        """What has arrived (waiting for something); b"" at the end of the body. Raises what broke
+        the connection (`OSError`) or the parse (`httptools.HttpParserError`)."""
+        while not self._parts:
+            if self._ended:
+                return b""
+            if self._error is not None:
+                raise self._error
+            self._waiter = self._loop.create_future()
+            await self._waiter
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._parts.clear()
+        self._size = 0
+        if self._paused and self._conn.transport is not None and not self._conn.closed:
+            self._paused = False
+            self._conn.transport.resume_reading()
+        return data
+
+    def close(self) -> None:
+        """Hang up: a connection whose answer was read to its end goes back to the pool."""
+        if self._closed:
+            return
+        self._closed = True
+        conn = self._conn
+        conn.stream = None
+        if self._ended and not self._paused:
+            self._client.release(self._address, conn)
+        else:
+            conn.close()
 
 
 class _Target:
@@ -106,9 +230,8 @@ class _Target:
         for name, value in headers.items():
             if any(c in name + value for c in "\r\n\0"):
                 raise ValueError(f"header {name!r} holds a line break")  # the value is a secret: not shown
-            if name.lower() not in ("host", "content-length", "user-agent", "accept-encoding"):
+            if name.lower() not in ("host", "content-length", "user-agent"):
                 lines.append(f"{name}: {value}")
-        lines.append("accept-encoding: gzip")
         self.head = ("\r\n".join(lines) + "\r\ncontent-length: ").encode("latin-1")
 
 
@@ -126,10 +249,7 @@ class LoopHTTPClient:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], deadline_s: float) -> tuple[int, bytes]:
         """POST `body` and read the whole answer within `deadline_s`: (status, decoded body bytes)."""
-        key = (url, tuple(headers.items()))
-        target = self._targets.get(key)
-        if target is None:
-            target = self._targets[key] = _Target(url, headers)
+        target = self._target(url, headers)
         request = target.head + b"%d\r\n\r\n" % len(body) + body
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(deadline_s):
@@ -145,8 +265,47 @@ class LoopHTTPClient:
                 # request never arrived, so it is sent once more on a new connection.
                 conn = await self._connect(loop, target.address)
                 answer = await self._exchange(loop, conn, request)
-        self._release(target.address, conn)
+        self.release(target.address, conn)
         return answer
+
+    async def open_stream(self, url: str, body: bytes, headers: Mapping[str, str], first_byte_s: float) -> PlainStream:
+        """POST `body` and wait (up to `first_byte_s`) for the answer's head; its body is then read
+        from the returned stream, which must be closed."""
+        target = self._target(url, headers)
+        request = target.head + b"%d\r\n\r\n" % len(body) + body
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(first_byte_s):
+            conn, reused = self._idle_connection(target.address), True
+            if conn is None:
+                conn, reused = await self._connect(loop, target.address), False
+            try:
+                return await self._start(loop, target.address, conn, request)
+            except OSError:
+                if not reused or conn.answered:
+                    raise
+                conn = await self._connect(loop, target.address)  # as in `post`: sent again once
+                return await self._start(loop, target.address, conn, request)
+
+    async def _start(self, loop: asyncio.AbstractEventLoop, address: tuple[str, int], conn: _Connection,
+                     request: bytes) -> PlainStream:
+        stream = conn.stream = PlainStream(self, address, conn, loop)
+        conn.answered = False
+        assert conn.transport is not None
+        conn.transport.write(request)
+        try:
+            await stream.wait_head()
+        except BaseException:
+            conn.stream = None
+            conn.close()
+            raise
+        return stream
+
+    def _target(self, url: str, headers: Mapping[str, str]) -> _Target:
+        key = (url, tuple(headers.items()))
+        target = self._targets.get(key)
+        if target is None:
+            target = self._targets[key] = _Target(url, headers)
+        return target
 
     async def close(self) -> None:
         for idle in self._idle.values():
@@ -178,7 +337,8 @@ class LoopHTTPClient:
                 return conn
         return None
 
-    def _release(self, address: tuple[str, int], conn: _Connection) -> None:
+    def release(self, address: tuple[str, int], conn: _Connection) -> None:
+        """Back to the pool, if the answer left it reusable."""
         if conn.closed or not conn.keep_alive:
             conn.close()
             return

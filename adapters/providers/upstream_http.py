@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httptools
 import msgspec
@@ -24,7 +24,7 @@ from pyreqwest.request import StreamRequest
 from pyreqwest.response import Response, ResponseBodyReader
 
 from adapters.providers.http_errors import error_for_status
-from adapters.providers.loop_client import LoopHTTPClient
+from adapters.providers.loop_client import LoopHTTPClient, PlainStream
 from domain.errors import UpstreamBadResponseError, UpstreamTimeoutError, UpstreamUnavailableError
 from domain.ports import Timeouts
 
@@ -114,10 +114,23 @@ async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], head
 
 async def _post_plain(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
                       total: float) -> tuple[int, bytes]:
-    try:
+    with _plain_failures(total):
         return await client.plain.post(url, _encode(body), headers, total)
+
+
+async def _open_plain(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
+                      first_byte_s: float) -> PlainStream:
+    with _plain_failures(first_byte_s):
+        return await client.plain.open_stream(url, _encode(body), headers, first_byte_s)
+
+
+@contextlib.contextmanager
+def _plain_failures(timeout_s: float) -> Iterator[None]:
+    """The plain-HTTP client's failures as the `UpstreamError`s pyreqwest's map to."""
+    try:
+        yield
     except TimeoutError as e:
-        raise UpstreamTimeoutError(f"no answer from upstream within {total:g} s", retryable=True,
+        raise UpstreamTimeoutError(f"no answer from upstream within {timeout_s:g} s", retryable=True,
                                    cause="timeout") from e
     except ConnectionRefusedError as e:
         raise UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
@@ -138,8 +151,38 @@ def _decoded(raw: bytes | Any) -> Any:
                                        cause="garbage") from e
 
 
-class UpstreamStream:
+class UpstreamStream(Protocol):
     """An open streamed response: its body as it arrives, and `close()` to hang up."""
+
+    async def read_chunk(self) -> bytes:
+        """What has arrived (waiting for something); b"" at the end of the body."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _PlainBody:
+    """A plain-HTTP upstream's streamed body (`loop_client`), its failures mapped."""
+
+    def __init__(self, stream: PlainStream) -> None:
+        self._stream = stream
+
+    async def read_chunk(self) -> bytes:
+        try:
+            return await self._stream.read_chunk()
+        except OSError as e:
+            raise UpstreamUnavailableError(f"upstream stream broke: {type(e).__name__}", retryable=True,
+                                           cause="reset") from e
+        except httptools.HttpParserError as e:
+            raise UpstreamBadResponseError(f"upstream stream is not HTTP: {type(e).__name__}", retryable=True,
+                                           cause="garbage") from e
+
+    async def close(self) -> None:
+        self._stream.close()
+
+
+class _ReqwestBody:
+    """A TLS upstream's streamed body, read through pyreqwest."""
 
     def __init__(self, request: StreamRequest, response: Response) -> None:
         self._request = request
@@ -165,21 +208,26 @@ class UpstreamStream:
 async def post_stream(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
                       timeouts: Timeouts) -> UpstreamStream:
     """POST and wait for the response head of a stream; a non-2xx answer is read and raised."""
-    # pyreqwest reads up to the buffer limit of the body before it hands over the response (64 KiB
-    # by default, which would hold back a stream's first tokens): hand it over at the head.
-    request = (client.client.post(url).headers(dict(headers)).body_bytes(_encode(body))
-               .streamed_read_buffer_limit(1).build_streamed())
-    response = await _answer(request.__aenter__(), timeouts.first_byte_s)
-    stream = UpstreamStream(request, response)
-    if response.status >= 300:
+    stream: UpstreamStream
+    if url.startswith("http://"):
+        plain = await _open_plain(client, url, body, headers, timeouts.first_byte_s)
+        status, stream = plain.status, _PlainBody(plain)
+    else:
+        # pyreqwest reads up to the buffer limit of the body before it hands over the response (64
+        # KiB by default, which would hold back a stream's first tokens): hand it over at the head.
+        request = (client.client.post(url).headers(dict(headers)).body_bytes(_encode(body))
+                   .streamed_read_buffer_limit(1).build_streamed())
+        response = await _answer(request.__aenter__(), timeouts.first_byte_s)
+        status, stream = response.status, _ReqwestBody(request, response)
+    if status >= 300:
         parts: list[bytes] = []
         try:
             async with asyncio.timeout(timeouts.idle_s):
                 while chunk := await stream.read_chunk():
                     parts.append(chunk)
-        except (TimeoutError, UpstreamUnavailableError):
+        except (TimeoutError, UpstreamUnavailableError, UpstreamBadResponseError):
             pass
         finally:
             await stream.close()
-        raise error_for_status(response.status, b"".join(parts))
+        raise error_for_status(status, b"".join(parts))
     return stream
