@@ -33,6 +33,8 @@ class _Connection(asyncio.Protocol):
         self.stream: PlainStream | None = None
         self.body: list[bytes] = []
         self.gzipped = False
+        self.framed = False  # the answer's length is known (content-length or chunked)
+        self.until_close = False  # its body ends when the upstream closes the connection
         self.closed = False
         self.answered = False  # a byte of an answer arrived since the request was written
         self.keep_alive = True
@@ -51,6 +53,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.until_close and exc is None:
+            self.until_close = False
+            self.on_message_complete()  # an answer without a length ends with its connection
+            return
         self._fail(exc or ConnectionResetError("the upstream closed the connection"))
 
     def pause_writing(self) -> None:
@@ -60,11 +66,19 @@ class _Connection(asyncio.Protocol):
         pass
 
     # httptools callbacks
+    def on_message_begin(self) -> None:
+        self.framed = self.until_close = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"content-encoding" and value.strip().lower() == b"gzip":
+        name = name.lower()
+        if name == b"content-encoding" and value.strip().lower() == b"gzip":
             self.gzipped = True
+        elif name in (b"content-length", b"transfer-encoding"):
+            self.framed = True
 
     def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        self.until_close = not self.framed and status >= 200 and status not in (204, 304)
         if self.stream is not None:
             self.stream.head(self.parser.get_status_code(), self.gzipped)
 
@@ -75,8 +89,9 @@ class _Connection(asyncio.Protocol):
             self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.until_close = False
         if self.stream is not None:
-            self.keep_alive = self.parser.should_keep_alive()
+            self.keep_alive = self.parser.should_keep_alive() and not self.closed
             self.gzipped = False
             self.stream.end()
             return
@@ -92,7 +107,7 @@ class _Connection(asyncio.Protocol):
                 if waiter is not None and not waiter.done():
                     waiter.set_exception(httptools.HttpParserError(f"bad gzip body: {e}"))
                 return
-        self.keep_alive = self.parser.should_keep_alive()
+        self.keep_alive = self.parser.should_keep_alive() and not self.closed
         if waiter is not None and not waiter.done():
             waiter.set_result((self.parser.get_status_code(), body))
 
@@ -183,6 +198,11 @@ class PlainStream:
             waiter.set_result(None)
 
     # for the reader
+    @property
+    def unread(self) -> int:
+        """Bytes of the body that arrived and were not read yet."""
+        return self._size
+
     async def wait_head(self) -> int:
         return await self._head
 
