@@ -1,4 +1,5 @@
-"""Which HTTP client to call upstreams with: httpx, httpx on an aiohttp transport, aiohttp, pyreqwest.
+"""Which HTTP client to call upstreams with: httpx, httpx on an aiohttp transport, aiohttp, pyreqwest,
+and the gateway's own event-loop client for plain-HTTP upstreams (`adapters.providers.loop_client`).
 
 `python -m bench.upstream_clients [--requests N] [--concurrency C]` starts the fast upstream and
 posts the same small chat completion through each client at the given concurrency, printing
@@ -69,7 +70,11 @@ async def run(url: str, requests: int, concurrency: int) -> dict[str, tuple[floa
     async def via_pyreqwest() -> None:
         request = upstream.client.post(url).headers(headers).body_bytes(body).build()
         await (await request.send()).bytes()
-    out["pyreqwest (what the gateway uses)"] = await drive(via_pyreqwest, requests, concurrency)
+    out["pyreqwest (TLS upstreams)"] = await drive(via_pyreqwest, requests, concurrency)
+
+    async def via_loop() -> None:
+        await upstream.plain.post(url, body, headers, 30)
+    out["event loop + httptools (plain HTTP)"] = await drive(via_loop, requests, concurrency)
     await upstream.close()
     return out
 
