@@ -3,9 +3,10 @@ answer parsed by httptools (llhttp, the parser uvicorn uses), with keep-alive co
 
 Why not only pyreqwest: its HTTP work runs on Rust threads, and every request crosses to them and
 back. Inside the gateway that crossing cost more than the HTTP: measured interleaved against a
-loopback upstream (docs/benchmarks.md), JSON at one connection 938–1,063 → 1,142–1,203 req/s and
-at 64 connections 1,707–1,735 → 1,991–2,064, with 13–21% less CPU per request for the process.
-TLS upstreams stay on pyreqwest (`upstream_http`); this client takes `http://` URLs only.
+loopback upstream (docs/benchmarks.md, eighth session), JSON at one connection 1,158–1,229 →
+1,277–1,404 req/s and at 64 connections 1,846–1,927 → 2,236–2,306, with 12–21% less CPU per request
+for the whole process. TLS upstreams stay on pyreqwest (`upstream_http`); this client takes
+`http://` URLs only.
 
 The caller maps failures: `OSError` (could not connect, or the connection broke), `TimeoutError`
 (the deadline passed), `httptools.HttpParserError` (an answer that is not HTTP).
