@@ -15,6 +15,7 @@ The caller maps failures: `OSError` (could not connect, or the connection broke)
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 from collections import deque
 from collections.abc import Mapping
@@ -39,6 +40,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.answered = False  # a byte of an answer arrived since the request was written
         self.keep_alive = True
+        self.idle_since = 0.0
 
     # asyncio protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -259,8 +261,9 @@ class _Target:
 class LoopHTTPClient:
     """Keep-alive connections per host and port, reused most recent first."""
 
-    def __init__(self, *, connect_s: float, max_idle_per_host: int = 256) -> None:
+    def __init__(self, *, connect_s: float, idle_s: float = 30.0, max_idle_per_host: int = 256) -> None:
         self._connect_s = connect_s
+        self._idle_s = idle_s  # a connection idle longer is not trusted (a firewall may have dropped it)
         self._max_idle = max_idle_per_host
         self._idle: dict[tuple[str, int], deque[_Connection]] = {}
         self._targets: dict[tuple[str, tuple[tuple[str, str], ...]], _Target] = {}
@@ -351,11 +354,19 @@ class LoopHTTPClient:
         return conn
 
     def _idle_connection(self, address: tuple[str, int]) -> _Connection | None:
+        """The most recently used idle connection, unless it has been idle too long (then so have
+        all the others: they are closed)."""
         idle = self._idle.get(address)
         while idle:
             conn = idle.pop()
-            if not conn.closed:
-                return conn
+            if conn.closed:
+                continue
+            if time.monotonic() - conn.idle_since > self._idle_s:
+                conn.close()
+                while idle:
+                    idle.pop().close()
+                return None
+            return conn
         return None
 
     def release(self, address: tuple[str, int], conn: _Connection) -> None:
@@ -364,7 +375,11 @@ class LoopHTTPClient:
             conn.close()
             return
         idle = self._idle.setdefault(address, deque())
+        now = time.monotonic()
+        while idle and (idle[0].closed or now - idle[0].idle_since > self._idle_s):
+            idle.popleft().close()
         if len(idle) >= self._max_idle:
             conn.close()
             return
+        conn.idle_since = now
         idle.append(conn)

@@ -43,7 +43,7 @@ class UpstreamClient:
     else on pyreqwest."""
 
     def __init__(self, *, connect_s: float = 10.0, pool_idle_s: float = 30.0) -> None:
-        self.plain = LoopHTTPClient(connect_s=connect_s)
+        self.plain = LoopHTTPClient(connect_s=connect_s, idle_s=pool_idle_s)
         self.client: Client = (
             ClientBuilder()
             .connect_timeout(timedelta(seconds=connect_s))

@@ -86,6 +86,20 @@ def test_requests_reuse_one_kept_alive_connection_and_send_the_body_and_headers(
     run(scenario)
 
 
+def test_a_connection_idle_longer_than_the_pool_allows_is_closed_and_a_new_one_made() -> None:
+    async def scenario() -> None:
+        requests: list[bytes] = []
+        async with Server(keep_alive_json(requests)) as server:
+            client = LoopHTTPClient(connect_s=5, idle_s=0.1)
+            assert (await client.post(server.url, b"{}", {}, 5))[0] == 200
+            assert (await client.post(server.url, b"{}", {}, 5))[0] == 200  # at once: reused
+            await asyncio.sleep(0.2)
+            assert (await client.post(server.url, b"{}", {}, 5))[0] == 200  # idle too long: a new one
+            await client.close()
+        assert server.connections == 2 and len(requests) == 3
+    run(scenario)
+
+
 def test_a_kept_alive_connection_the_upstream_dropped_unanswered_is_retried_once_on_a_new_one() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         await read_request(reader)
