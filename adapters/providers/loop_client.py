@@ -15,11 +15,12 @@ The caller maps failures: `OSError` (could not connect, or the connection broke)
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import zlib
 from collections import deque
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httptools
 
@@ -249,7 +250,11 @@ class _Target:
             raise ValueError(f"not a plain-HTTP URL: {url!r}")
         self.address = (parts.hostname, parts.port or 80)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        lines = [f"POST {path} HTTP/1.1", f"host: {parts.netloc}", "user-agent: LowRouter"]
+        lines = [f"POST {path} HTTP/1.1", f"host: {parts.netloc.rpartition('@')[2]}", "user-agent: LowRouter"]
+        if parts.username is not None and not any(name.lower() == "authorization" for name in headers):
+            # credentials in the URL are sent as basic auth (as pyreqwest does), never in the Host header
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            lines.append("authorization: Basic " + base64.b64encode(credentials).decode())
         for name, value in headers.items():
             if any(c in name + value for c in "\r\n\0"):
                 raise ValueError(f"header {name!r} holds a line break")  # the value is a secret: not shown

@@ -134,6 +134,18 @@ def test_a_connection_that_drops_on_a_fresh_connection_is_an_os_error() -> None:
     run(scenario)
 
 
+def test_credentials_in_the_url_go_as_basic_auth_and_not_in_the_host_header() -> None:
+    async def scenario() -> None:
+        requests: list[bytes] = []
+        async with Server(keep_alive_json(requests)) as server:
+            url = server.url.replace("http://", "http://user:p%40ss@")
+            assert (await LoopHTTPClient(connect_s=5).post(url, b"{}", {}, 5))[0] == 200
+        head = requests[0].split(b"\r\n\r\n")[0]
+        assert b"\r\nhost: 127.0.0.1:" in head and b"p%40ss" not in head and b"user" not in head.split(b"\r\n")[1]
+        assert b"\r\nauthorization: Basic dXNlcjpwQHNz" in head  # base64 of "user:p@ss"
+    run(scenario)
+
+
 def test_a_chunked_and_gzipped_answer_is_decoded() -> None:
     body = gzip.compress(b'{"hello": "world"}')
     chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:5], body[5:])) + b"0\r\n\r\n"
