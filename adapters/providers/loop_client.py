@@ -83,7 +83,7 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         self.until_close = not self.framed and status >= 200 and status not in (204, 304)
-        if self.stream is not None:
+        if self.stream is not None and status >= 200:  # an interim 1xx answer is not the answer
             self.stream.head(self.parser.get_status_code(), self.gzipped)
 
     def on_body(self, body: bytes) -> None:
@@ -94,6 +94,8 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self.until_close = False
+        if self.parser.get_status_code() < 200:
+            return  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         if self.stream is not None:
             self.keep_alive = self.parser.should_keep_alive() and not self.closed
             self.gzipped = False

@@ -204,6 +204,30 @@ def test_an_answer_without_a_length_ends_with_its_connection(streamed: bool) -> 
     run(scenario)
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_interim_answer_is_skipped_for_the_real_one(streamed: bool) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)  # apart, so the interim answer is all the client has for a while
+        writer.write(JSON_OK)
+        await writer.drain()
+
+    async def scenario() -> None:
+        async with Server(handler) as server:
+            client = LoopHTTPClient(connect_s=5)
+            if not streamed:
+                assert await client.post(server.url, b"{}", {}, 5) == (200, b'{"ok":true}')
+                return
+            stream = await client.open_stream(server.url, b"{}", {}, 5)
+            assert stream.status == 200
+            assert await stream.read_chunk() == b'{"ok":true}'
+            assert await stream.read_chunk() == b""
+            stream.close()
+    run(scenario)
+
+
 def test_an_answer_that_is_not_http_is_a_parser_error() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
         await read_request(reader)
