@@ -9,7 +9,8 @@ for the whole process. TLS upstreams stay on pyreqwest (`upstream_http`); this c
 `http://` URLs only.
 
 The caller maps failures: `OSError` (could not connect, or the connection broke), `TimeoutError`
-(the deadline passed), `httptools.HttpParserError` (an answer that is not HTTP).
+(the deadline passed), `httptools.HttpParserError` (an answer that is not HTTP), `RedirectedError` (a
+redirect, which is not followed: an upstream that redirects is misconfigured in the gateway).
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
 import httptools
+
+
+class RedirectedError(Exception):
+    """The upstream answered with a redirect, which is not followed: the provider's URL is wrong."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(f"HTTP {status} to {location}")
+        self.status = status
+        self.location = location
 
 
 class _Connection(asyncio.Protocol):
@@ -42,6 +52,7 @@ class _Connection(asyncio.Protocol):
         self.answered = False  # a byte of an answer arrived since the request was written
         self.keep_alive = True
         self.idle_since = 0.0
+        self.location: str | None = None  # a redirect's target
 
     # asyncio protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -72,6 +83,7 @@ class _Connection(asyncio.Protocol):
     # httptools callbacks
     def on_message_begin(self) -> None:
         self.framed = self.until_close = False
+        self.location = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
@@ -79,6 +91,8 @@ class _Connection(asyncio.Protocol):
             self.gzipped = True
         elif name in (b"content-length", b"transfer-encoding"):
             self.framed = True
+        elif name == b"location":
+            self.location = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
@@ -297,6 +311,8 @@ class LoopHTTPClient:
                 conn = await self._connect(loop, target.address)
                 answer = await self._exchange(loop, conn, request)
         self.release(target.address, conn)
+        if 300 <= answer[0] < 400 and conn.location is not None:
+            raise RedirectedError(answer[0], conn.location)
         return answer
 
     async def open_stream(self, url: str, body: bytes, headers: Mapping[str, str], first_byte_s: float) -> PlainStream:
@@ -329,6 +345,9 @@ class LoopHTTPClient:
             conn.stream = None
             conn.close()
             raise
+        if 300 <= stream.status < 400 and conn.location is not None:
+            stream.close()
+            raise RedirectedError(stream.status, conn.location)
         return stream
 
     def _target(self, url: str, headers: Mapping[str, str]) -> _Target:

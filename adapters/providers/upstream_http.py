@@ -23,8 +23,8 @@ from pyreqwest.exceptions import NetworkError, PyreqwestError, RequestTimeoutErr
 from pyreqwest.request import StreamRequest
 from pyreqwest.response import Response, ResponseBodyReader
 
-from adapters.providers.http_errors import error_for_status
-from adapters.providers.loop_client import LoopHTTPClient, PlainStream
+from adapters.providers.http_errors import error_for_status, redact
+from adapters.providers.loop_client import LoopHTTPClient, PlainStream, RedirectedError
 from domain.errors import UpstreamBadResponseError, UpstreamTimeoutError, UpstreamUnavailableError
 from domain.ports import Timeouts
 
@@ -132,6 +132,11 @@ def _plain_failures(timeout_s: float) -> Iterator[None]:
     except TimeoutError as e:
         raise UpstreamTimeoutError(f"no answer from upstream within {timeout_s:g} s", retryable=True,
                                    cause="timeout") from e
+    except RedirectedError as e:
+        raise UpstreamBadResponseError(
+            f"upstream answered HTTP {e.status}, a redirect to {redact(e.location[:200])}: redirects are not "
+            "followed, set the provider's base_url to where it points", retryable=True, upstream_status=e.status,
+            cause="redirect") from e
     except ConnectionRefusedError as e:
         raise UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
                                        cause="connect") from e

@@ -10,7 +10,7 @@ from typing import Any
 import httptools
 import pytest
 
-from adapters.providers.loop_client import LoopHTTPClient
+from adapters.providers.loop_client import LoopHTTPClient, RedirectedError
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 JSON_OK = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}'
@@ -225,6 +225,26 @@ def test_an_interim_answer_is_skipped_for_the_real_one(streamed: bool) -> None:
             assert await stream.read_chunk() == b'{"ok":true}'
             assert await stream.read_chunk() == b""
             stream.close()
+    run(scenario)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_redirect_is_not_followed_but_raised_with_where_it_points(streamed: bool) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 308 Permanent Redirect\r\nlocation: https://example.test/v1\r\n"
+                     b"content-length: 0\r\n\r\n")
+        await writer.drain()
+
+    async def scenario() -> None:
+        async with Server(handler) as server:
+            client = LoopHTTPClient(connect_s=5)
+            with pytest.raises(RedirectedError) as raised:
+                if streamed:
+                    await client.open_stream(server.url, b"{}", {}, 5)
+                else:
+                    await client.post(server.url, b"{}", {}, 5)
+            assert (raised.value.status, raised.value.location) == (308, "https://example.test/v1")
     run(scenario)
 
 
