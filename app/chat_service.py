@@ -37,7 +37,8 @@ from domain.ids import new_generation_id
 from domain.money import credits_number
 from domain.pricing import TokenUsage, affordable_output_tokens, cost_micro, worst_case_micro
 from domain.routing import Candidate, RouteNeeds, RoutePlan, RoutePolicy, merged_carbon_weight, plan_route
-from domain.tokens import estimate_prompt_tokens, tokens_for_chars
+from domain.tokens import estimate_prompt_tokens
+from domain.upstream_usage import read_usage
 from projections.credit_book import Reservation
 from projections.key_directory import KeyRecord
 
@@ -268,36 +269,6 @@ def final_error(p: Prepared, last: UpstreamError) -> GatewayError:
 
 def upstream_body(p: Prepared) -> dict[str, Any]:
     return {**p.body, "model": p.attempt.model.upstream_model}
-
-
-def read_usage(upstream: dict[str, Any] | None, fallback_prompt: int, completion_chars: int) -> tuple[TokenUsage, bool]:
-    """Tokens from the upstream's usage, or estimated (and marked so) when it sent none or its
-    counts are not counts (docs/api.md)."""
-    usage = upstream.get("usage") if upstream else None
-    if isinstance(usage, dict):
-        sent = usage.get("completion_tokens")
-        completion = None if sent is None else _count(sent)  # the one count an upstream may not leave out
-        prompt = _count(usage.get("prompt_tokens"))
-        if completion is not None and prompt is not None:
-            details = usage.get("prompt_tokens_details")
-            cached = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
-            return TokenUsage(prompt, completion, min(cached or 0, prompt)), False
-    # No usage, or counts that are not counts (an upstream's bug): estimated, and marked so.
-    return TokenUsage(fallback_prompt, tokens_for_chars(completion_chars)), True
-
-
-# More tokens than any model reads or writes in one request (contexts are at most a few million):
-# a count above it is an upstream's bug, and would otherwise be charged up to the whole balance.
-MAX_PLAUSIBLE_TOKENS = 100_000_000
-
-
-def _count(value: object) -> int | None:
-    """A token count as the upstream sent it, or None if it is not one (`null` counts as 0)."""
-    if value is None:
-        return 0
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PLAUSIBLE_TOKENS:
-        return value
-    return None
 
 
 async def finish(

@@ -26,13 +26,13 @@ from app.chat_service import (
     finish,
     next_attempt,
     opening_recorded,
-    read_usage,
     upstream_body,
 )
 from app.gateway import Gateway
 from domain.errors import GatewayError, UpstreamBadResponseError, UpstreamError
 from domain.generation import STATUS_CLIENT_ERROR, STATUS_OK, STATUS_UPSTREAM_ERROR
 from domain.ports import ChunkStream
+from domain.upstream_usage import read_usage
 
 _encode = msgspec.json.Encoder().encode
 KEEPALIVE = b": LOWROUTER PROCESSING\n\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -25,7 +25,7 @@ from pyreqwest.response import Response, ResponseBodyReader
 
 from adapters.providers.http_errors import error_for_status, redact
 from adapters.providers.loop_client import LoopHTTPClient, PlainStream, RedirectedError
-from domain.errors import UpstreamBadResponseError, UpstreamTimeoutError, UpstreamUnavailableError
+from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError
 from domain.ports import Timeouts
 
 _decode = msgspec.json.Decoder().decode
@@ -114,38 +114,40 @@ async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], head
 
 async def _post_plain(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
                       total: float) -> tuple[int, bytes]:
-    with _plain_failures(total):
+    try:
         return await client.plain.post(url, _encode(body), headers, total)
+    except _PLAIN_FAILURES as e:
+        raise _plain_failure(e, total) from e
 
 
 async def _open_plain(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
                       first_byte_s: float) -> PlainStream:
-    with _plain_failures(first_byte_s):
-        return await client.plain.open_stream(url, _encode(body), headers, first_byte_s)
-
-
-@contextlib.contextmanager
-def _plain_failures(timeout_s: float) -> Iterator[None]:
-    """The plain-HTTP client's failures as the `UpstreamError`s pyreqwest's map to."""
     try:
-        yield
-    except TimeoutError as e:
-        raise UpstreamTimeoutError(f"no answer from upstream within {timeout_s:g} s", retryable=True,
-                                   cause="timeout") from e
-    except RedirectedError as e:
-        raise UpstreamBadResponseError(
+        return await client.plain.open_stream(url, _encode(body), headers, first_byte_s)
+    except _PLAIN_FAILURES as e:
+        raise _plain_failure(e, first_byte_s) from e
+
+
+# What the plain-HTTP client raises (`loop_client`); `_plain_failure` maps each as pyreqwest's are.
+_PLAIN_FAILURES = (OSError, RedirectedError, httptools.HttpParserError)  # TimeoutError is an OSError
+
+
+def _plain_failure(e: BaseException, timeout_s: float) -> UpstreamError:
+    if isinstance(e, TimeoutError):
+        return UpstreamTimeoutError(f"no answer from upstream within {timeout_s:g} s", retryable=True,
+                                    cause="timeout")
+    if isinstance(e, RedirectedError):
+        return UpstreamBadResponseError(
             f"upstream answered HTTP {e.status}, a redirect to {redact(e.location[:200])}: redirects are not "
             "followed, set the provider's base_url to where it points", retryable=True, upstream_status=e.status,
-            cause="redirect") from e
-    except ConnectionRefusedError as e:
-        raise UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
-                                       cause="connect") from e
-    except OSError as e:
-        raise UpstreamUnavailableError(f"upstream connection broke: {type(e).__name__}", retryable=True,
-                                       cause="reset") from e
-    except httptools.HttpParserError as e:
-        raise UpstreamBadResponseError(f"upstream answered badly: {type(e).__name__}", retryable=True,
-                                       cause="garbage") from e
+            cause="redirect")
+    if isinstance(e, ConnectionRefusedError):
+        return UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
+                                        cause="connect")
+    if isinstance(e, OSError):
+        return UpstreamUnavailableError(f"upstream connection broke: {type(e).__name__}", retryable=True,
+                                        cause="reset")
+    return UpstreamBadResponseError(f"upstream answered badly: {type(e).__name__}", retryable=True, cause="garbage")
 
 
 def _decoded(raw: bytes | Any) -> Any:
@@ -175,12 +177,8 @@ class _PlainBody:
     async def read_chunk(self) -> bytes:
         try:
             return await self._stream.read_chunk()
-        except OSError as e:
-            raise UpstreamUnavailableError(f"upstream stream broke: {type(e).__name__}", retryable=True,
-                                           cause="reset") from e
-        except httptools.HttpParserError as e:
-            raise UpstreamBadResponseError(f"upstream stream is not HTTP: {type(e).__name__}", retryable=True,
-                                           cause="garbage") from e
+        except _PLAIN_FAILURES as e:
+            raise _plain_failure(e, 0) from e  # no deadline here: the reader keeps the idle timeout
 
     async def close(self) -> None:
         self._stream.close()

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from app.chat_service import read_usage
 from domain.pricing import TokenUsage
 from domain.tokens import tokens_for_chars
+from domain.upstream_usage import read_usage
 
 ESTIMATE = (TokenUsage(11, tokens_for_chars(40)), True)
 
