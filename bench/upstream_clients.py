@@ -68,7 +68,7 @@ async def run(url: str, requests: int, concurrency: int) -> dict[str, tuple[floa
     body = BODY.encode()
 
     async def via_pyreqwest() -> None:
-        request = upstream.client.post(url).headers(headers).body_bytes(body).build()
+        request = upstream.tls.post(url).headers(headers).body_bytes(body).build()
         await (await request.send()).bytes()
     out["pyreqwest (TLS upstreams)"] = await drive(via_pyreqwest, requests, concurrency)
 

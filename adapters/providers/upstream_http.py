@@ -1,85 +1,57 @@
-"""The HTTP client under every upstream call, and the one place its failures become `UpstreamError`s.
+"""The HTTP clients under every upstream call, and the one place their failures become `UpstreamError`s.
 
-Requests go out on pyreqwest (Rust's reqwest and hyper): the HTTP work runs on Rust threads without
-the GIL, so the gateway's event loop only builds the request and takes the answer. Measured here
-(`python -m bench.upstream_clients`, 5,000 requests at 64 concurrent against the bench upstream):
-~20 µs of event-loop CPU per request, against ~90 µs for aiohttp and ~2,000 µs for plain httpx
-(docs/benchmarks.md). System proxy variables are ignored, as aiohttp ignored them.
+Plain-HTTP upstreams are called on the event loop's own transports (`loop_client`); TLS upstreams on
+pyreqwest (`tls_client`), which is loaded on the first `https://` call. Measured here (`python -m
+bench.upstream_clients`, 5,000 requests at 64 concurrent against the bench upstream, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-from collections.abc import Awaitable, Mapping
-from datetime import timedelta
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httptools
 import msgspec
-from pyreqwest.client import Client, ClientBuilder
-from pyreqwest.exceptions import NetworkError, PyreqwestError, RequestTimeoutError
-from pyreqwest.request import StreamRequest
-from pyreqwest.response import Response, ResponseBodyReader
 
 from adapters.providers.http_errors import error_for_status, redact
 from adapters.providers.loop_client import LoopHTTPClient, PlainStream, RedirectedError
 from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError
 from domain.ports import Timeouts
 
+if TYPE_CHECKING:
+    from pyreqwest.client import Client
+
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 
-@functools.lru_cache(maxsize=16)
-def _deadline(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)
-
-
 class UpstreamClient:
-    """The connection pools for all upstreams (keep-alive, no limit on connections per host): JSON
-    calls to plain-HTTP upstreams on the event loop's own transports (`loop_client`), everything
-    else on pyreqwest."""
+    """The connection pools for all upstreams (keep-alive, no limit on connections per host): plain-HTTP
+    upstreams on the event loop's own transports (`loop_client`), TLS ones on pyreqwest (`tls`)."""
 
     def __init__(self, *, connect_s: float = 10.0, pool_idle_s: float = 30.0) -> None:
         self.plain = LoopHTTPClient(connect_s=connect_s, idle_s=pool_idle_s)
-        self.client: Client = (
-            ClientBuilder()
-            .connect_timeout(timedelta(seconds=connect_s))
-            .pool_idle_timeout(timedelta(seconds=pool_idle_s))
-            .no_proxy()
-            .gzip(True)
-            .tcp_nodelay(True)
-            .user_agent("LowRouter")
-            .build()
-        )
+        self._connect_s = connect_s
+        self._pool_idle_s = pool_idle_s
+        self._tls: Client | None = None
+
+    @property
+    def tls(self) -> Client:
+        """pyreqwest's pool, built (and the library loaded) on first use."""
+        if self._tls is None:
+            from adapters.providers.tls_client import tls_pool
+
+            self._tls = tls_pool(self._connect_s, self._pool_idle_s)
+        return self._tls
 
     def __repr__(self) -> str:
         return "UpstreamClient()"
 
     async def close(self) -> None:
         await self.plain.close()
-        await self.client.close()
-
-
-def _failed(e: BaseException) -> UpstreamUnavailableError | UpstreamBadResponseError:
-    if isinstance(e, NetworkError):
-        return UpstreamUnavailableError(f"cannot reach upstream: {type(e).__name__}", retryable=True,
-                                        cause="connect")
-    return UpstreamBadResponseError(f"upstream answered badly: {type(e).__name__}", retryable=True, cause="garbage")
-
-
-async def _answer(sending: Awaitable[Response], timeout_s: float) -> Response:
-    """The upstream's response to a request being sent, or the `UpstreamError` its failure maps to."""
-    try:
-        async with asyncio.timeout(timeout_s):
-            return await sending
-    except TimeoutError as e:
-        raise UpstreamTimeoutError(f"no answer from upstream within {timeout_s:g} s", retryable=True,
-                                   cause="timeout") from e
-    except PyreqwestError as e:
-        raise _failed(e) from e
+        if self._tls is not None:
+            await self._tls.close()
 
 
 async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
@@ -87,28 +59,17 @@ async def post_json(client: UpstreamClient, url: str, body: dict[str, Any], head
     """POST and read the whole answer, decoded; every failure mapped to an `UpstreamError`.
 
     An upstream answering JSON computes the whole completion before its first byte, so the
-    exchange has the first-byte and the idle timeout together, head and body, as one deadline that
-    the HTTP client keeps on its own threads (an `asyncio.timeout` around it cost the event loop
-    ~2% of a request at one connection).
+    exchange has the first-byte and the idle timeout together, head and body, as one deadline.
     """
     total = timeouts.first_byte_s + timeouts.idle_s
     if url.startswith("http://"):
-        status, plain = await _post_plain(client, url, body, headers, total)
-        if status >= 300:
-            raise error_for_status(status, plain)
-        return _decoded(plain)
-    request = (client.client.post(url).headers(dict(headers)).body_bytes(_encode(body))
-               .timeout(_deadline(total)).build())
-    try:
-        response = await request.send()
-        raw = await response.bytes()
-    except RequestTimeoutError as e:
-        raise UpstreamTimeoutError(f"no answer from upstream within {total:g} s", retryable=True,
-                                   cause="timeout") from e
-    except PyreqwestError as e:
-        raise _failed(e) from e
-    if response.status >= 300:
-        raise error_for_status(response.status, bytes(raw))
+        status, raw = await _post_plain(client, url, body, headers, total)
+    else:
+        from adapters.providers import tls_client
+
+        status, raw = await tls_client.post(client.tls, url, _encode(body), headers, total)
+    if status >= 300:
+        raise error_for_status(status, raw)
     return _decoded(raw)
 
 
@@ -184,30 +145,6 @@ class _PlainBody:
         self._stream.close()
 
 
-class _ReqwestBody:
-    """A TLS upstream's streamed body, read through pyreqwest."""
-
-    def __init__(self, request: StreamRequest, response: Response) -> None:
-        self._request = request
-        self._reader: ResponseBodyReader = response.body_reader
-        self._closed = False
-
-    async def read_chunk(self) -> bytes:
-        """What has arrived (waiting for something); b"" at the end of the body."""
-        try:
-            chunk = await self._reader.read_chunk()
-        except PyreqwestError as e:
-            raise UpstreamUnavailableError(f"upstream stream broke: {type(e).__name__}", retryable=True,
-                                           cause="reset") from e
-        return b"" if chunk is None else bytes(chunk)
-
-    async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            with contextlib.suppress(PyreqwestError):
-                await self._request.__aexit__(None, None, None)
-
-
 async def post_stream(client: UpstreamClient, url: str, body: dict[str, Any], headers: Mapping[str, str],
                       timeouts: Timeouts) -> UpstreamStream:
     """POST and wait for the response head of a stream; a non-2xx answer is read and raised."""
@@ -216,12 +153,9 @@ async def post_stream(client: UpstreamClient, url: str, body: dict[str, Any], he
         plain = await _open_plain(client, url, body, headers, timeouts.first_byte_s)
         status, stream = plain.status, _PlainBody(plain)
     else:
-        # pyreqwest reads up to the buffer limit of the body before it hands over the response (64
-        # KiB by default, which would hold back a stream's first tokens): hand it over at the head.
-        request = (client.client.post(url).headers(dict(headers)).body_bytes(_encode(body))
-                   .streamed_read_buffer_limit(1).build_streamed())
-        response = await _answer(request.__aenter__(), timeouts.first_byte_s)
-        status, stream = response.status, _ReqwestBody(request, response)
+        from adapters.providers import tls_client
+
+        status, stream = await tls_client.open_stream(client.tls, url, _encode(body), headers, timeouts.first_byte_s)
     if status >= 300:
         parts: list[bytes] = []
         try:
