@@ -29,8 +29,9 @@ def test_the_log_is_started_over_while_commits_keep_coming(tmp_path: Path) -> No
         checkpointer.stop()
     assert commits * 4096 >= 32 * 1024 * 1024
     assert checkpointer.restarts >= 2
-    # The file keeps its largest size: the threshold plus what came in during one checkpoint's turn.
-    assert (tmp_path / "ledger.sqlite-wal").stat().st_size < 12 * 1024 * 1024
+    # The file keeps its largest size: the threshold plus what came in during one checkpoint's turn,
+    # which on a loaded machine has been 12-13 MB here; a log never started over would hold all 32 MB.
+    assert (tmp_path / "ledger.sqlite-wal").stat().st_size < 16 * 1024 * 1024
     assert ledger.recorder.max_notification_id() == 2 * commits
     ledger.close()
 
