@@ -116,6 +116,35 @@ def log_text_reader(source: object, stop: int | None = None) -> LogTextReader | 
     return read
 
 
+LogRowsReader = Callable[[int, int, frozenset[str]], list[tuple[int, str, int, str, bytes]]]
+_SQLITE_NAMED_ROWS = """
+SELECT rowid, originator_id, originator_version, topic, state FROM {table}
+WHERE rowid > ? AND rowid <= ? AND substr(topic, instr(topic, ':') + 1) IN (SELECT value FROM json_each(?))
+ORDER BY rowid
+"""
+
+
+def log_rows_reader(source: object) -> LogRowsReader | None:
+    """How to read only the events of some names in a stretch of an SQLite ledger, as rows (id,
+    aggregate id, version, topic, state), or None when `source` is not one.
+
+    The live projector's followers want few of a batch's events (keys, accounts, charges): SQLite
+    picks them out, and the GIL is let go between rows. Decoding every line of the batch's text
+    instead held it for 2.1 ms a 2,000-event batch on average and up to 15.6 ms (0.21 and 0.42 ms
+    this way; docs/benchmarks.md), and the event loop waited that long for it."""
+    if not isinstance(source, SQLiteApplicationRecorder):
+        return None
+    recorder = source
+    statement = _SQLITE_NAMED_ROWS.format(table=recorder.events_table_name)
+
+    def read(after: int, last: int, names: frozenset[str]) -> list[tuple[int, str, int, str, bytes]]:
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(statement, (after, last, msgspec.json.encode(sorted(names)).decode()))
+            return [tuple(r) for r in c.fetchall()]
+
+    return read
+
+
 class LineHead(msgspec.Struct):
     """One line of a `LogText` with its event's data still undecoded (a view of the text)."""
 

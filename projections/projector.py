@@ -28,6 +28,7 @@ from projections.event_reader import (
     NotificationLike,
     decode_all,
     decode_log_heads,
+    log_rows_reader,
     log_text_reader,
     record_of,
     short_name,
@@ -103,7 +104,9 @@ class Projector:
         self._batch_size = batch_size
         self._poll_s = poll_s
         self._followers: list[tuple[Follower, frozenset[str] | None, Skip | None]] = []
+        self._follower_names: frozenset[str] | None = frozenset()  # None: some follower takes every event
         self._text_reader = log_text_reader(source)
+        self._named_rows = log_rows_reader(source)
         self._folder: Path | None = None
         self._stop = threading.Event()
         self._kick = threading.Event()
@@ -142,6 +145,7 @@ class Projector:
         """Call `follower` after each committed batch with its events decoded (only those named, and
         not those `skip(name, aggregate_id)` declines)."""
         self._followers.append((follower, names, skip))
+        self._follower_names = None if names is None or self._follower_names is None else self._follower_names | names
 
     def _read_live(self, after: int, limit: int) -> Batch | None:
         """The next batch: on an SQLite ledger, the log as text in a file that DuckDB parses (no Python
@@ -161,11 +165,16 @@ class Projector:
                 return 0
         if isinstance(batch, LogFile):
             log_file = batch
+            start = self.position
             try:
                 if not self._apply(log_file.last, lambda con: stage_log_file(con, log_file)):
                     return 0
                 if self._followers:
-                    self._feed_text(log_file.path.read_bytes())
+                    names = self._follower_names
+                    if names is not None and self._named_rows is not None:
+                        self._feed_rows(self._named_rows(start, log_file.last, names) if names else [])
+                    else:
+                        self._feed_text(log_file.path.read_bytes())
             finally:
                 log_file.path.unlink(missing_ok=True)
             count = log_file.events
@@ -176,16 +185,20 @@ class Projector:
             rows = [(r[0], r[1], r[2], short_name(r[3]), r[4].decode()) for r in raw]
             if not self._apply(rows[-1][0], lambda con: stage_rows(con, rows)):
                 return 0
-            for follower, wanted, skip in self._followers:
-                picked = [RawNotification(*r) for r in raw if _wants(wanted, skip, short_name(r[3]), r[1])]
-                if picked:
-                    follower(decode_all(picked))
+            self._feed_rows(raw)
             count = len(rows)
         self.events_applied += count
         self.batches_applied += 1
         self.seconds_applying += time.perf_counter() - started
         self._wake_waiters()
         return count
+
+    def _feed_rows(self, raw: Sequence[RawRow]) -> None:
+        """Give each follower the events of `raw` it wants, decoding only those."""
+        for follower, wanted, skip in self._followers:
+            picked = [RawNotification(*r) for r in raw if _wants(wanted, skip, short_name(r[3]), r[1])]
+            if picked:
+                follower(decode_all(picked))
 
     def _feed_text(self, text: bytes) -> None:
         """Give each follower the events of a batch's text it wants, decoding only those."""

@@ -20,7 +20,14 @@ from app.composition import all_projections
 from domain.account import Account
 from domain.api_key import ApiKey, KeyPolicy, new_key_token
 from domain.generation import Generation
-from projections.event_reader import LedgerRecord, decode_all, decode_log_heads, log_text_reader, record_of
+from projections.event_reader import (
+    LedgerRecord,
+    decode_all,
+    decode_log_heads,
+    log_rows_reader,
+    log_text_reader,
+    record_of,
+)
 from projections.projector import Projector, RawNotification
 from projections.schema import projection_tables
 from projections.staging import LogFile
@@ -194,6 +201,22 @@ def test_a_log_file_batch_feeds_followers_the_same_records_as_rows(ledger: Ledge
     assert [r.data["amount_micro"] for r in seen] == [50_000_000, 1_000_000]
     assert not path.exists()
     con.close()
+
+
+def test_the_named_rows_of_a_stretch_of_the_log_are_its_events_of_those_names_in_order(ledger: LedgerApp) -> None:
+    read = log_rows_reader(ledger.recorder)
+    assert read is not None
+    top = ledger.recorder.max_notification_id() or 0
+    every = ledger.recorder.read_rows(0, top)
+    names = frozenset({"Account.CreditsAdded", "Generation.AttemptFailed"})
+    got = read(5, top - 1, names)
+    assert got == [r for r in every if 5 < r[0] <= top - 1 and r[3].rpartition(":")[2] in names]
+    assert len([r for r in got if r[3].endswith("AttemptFailed")]) == len(range(0, 300, 7))
+    # Both top-ups lie outside (5, top - 1]: the first is among the opening saves, the second is last.
+    assert not [r for r in got if r[3].endswith("CreditsAdded")]
+    assert [r[0] for r in read(0, top, names) if r[3].endswith("CreditsAdded")][-1] == top
+    assert read(0, top, frozenset()) == []
+    assert read(0, top, frozenset({"ApiKey.KeyIssued"}))[0][1] == "key_a"
 
 
 def test_the_live_projector_reads_an_sqlite_ledger_as_text_and_leaves_no_file_behind(
