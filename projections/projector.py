@@ -316,8 +316,7 @@ class Projector:
                 log.exception("projector batch failed; retrying")
                 n = 0
                 time.sleep(0.5)
-            # In the background while it keeps up; at full priority with a backlog or a reader waiting.
-            priority.set(background=n < self._batch_size // 2 and not self._waiters)
+            priority.set(background=self._background_after(n))
             if n < self._batch_size:
                 # Caught up (or nearly): wait for the next poll rather than chasing each new event,
                 # so that under load batches grow instead of the projector running flat out on tiny
@@ -325,6 +324,16 @@ class Projector:
                 self._due = time.monotonic() + self._poll_s + STARVED_AFTER_S
                 self._kick.wait(self._poll_s)
                 self._kick.clear()
+
+    def _background_after(self, applied: int) -> bool:
+        """Whether the next batch runs in the background (`SCHED_IDLE`), after one of `applied` events.
+
+        In the background while it keeps up; at full priority when the batch was full (more is
+        waiting) or a reader waits. It used to leave the background after a batch half full: at one
+        connection (~5,600 events/s, batches of 2,100-3,300) that was every other batch, and the
+        99th percentile and throughput paid for it (docs/benchmarks.md, ninth session). A projector
+        starved in the background is lifted by `_watch` once it is late."""
+        return applied < self._batch_size and not self._waiters
 
     def _watch(self) -> None:
         """Bring the projector out of the background when it is late: a machine kept busy by other

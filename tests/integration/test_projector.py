@@ -282,6 +282,24 @@ def test_the_projector_runs_on_idle_cpu_until_a_reader_waits_or_it_falls_behind(
         con.close()
 
 
+def test_the_projector_leaves_the_background_only_after_a_full_batch_or_for_a_waiting_reader(
+        ledger: LedgerApp, tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "live.duckdb"))
+    projector = Projector(con, ledger.recorder, all_projections(), batch_size=100)
+    assert [projector._background_after(n) for n in (0, 60, 99, 100)] == [True, True, True, False]
+
+    async def waiting_reader() -> None:
+        waiting = asyncio.ensure_future(projector.wait_for(50, 5))
+        await asyncio.sleep(0)
+        assert not projector._background_after(1)
+        assert projector.run_once() == 100
+        assert await waiting
+        assert projector._background_after(1)  # the reader has its events: back to the background
+
+    asyncio.run(waiting_reader())
+    con.close()
+
+
 def test_a_process_that_may_not_leave_the_idle_class_keeps_its_projector_at_normal_priority() -> None:
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.geteuid() != 0:
