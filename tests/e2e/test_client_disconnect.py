@@ -63,3 +63,29 @@ def test_a_client_that_disconnects_mid_stream_cancels_the_upstream_and_pays_for_
     while slow_upstream.cancelled_streams == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert slow_upstream.cancelled_streams == 1
+
+
+def test_a_client_that_leaves_after_the_first_chunk_still_cancels_the_upstream(
+        gw: GatewayProcess, slow_upstream: FakeUpstream) -> None:
+    # It leaves before the gateway starts watching for a disconnect (50 ms into the stream): the
+    # disconnect is noticed when the watcher starts, and the upstream call is cancelled all the same.
+    key = gw.new_key(credits="10")
+    before = slow_upstream.cancelled_streams
+    with httpx.Client(timeout=30) as client, client.stream(
+            "POST", f"{gw.api}/chat/completions", headers={"Authorization": f"Bearer {key}"},
+            json={"model": "fake/slow", "stream": True, "max_tokens": 200,
+                  "messages": [{"role": "user", "content": "tell me a long story"}]}) as r:
+        first = next(line for line in r.iter_lines() if line.startswith("data: "))
+    generation_id = str(msgspec.json.decode(first[6:])["id"])
+    deadline = time.monotonic() + 5
+    while slow_upstream.cancelled_streams == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert slow_upstream.cancelled_streams == before + 1
+    record: dict[str, object] = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not record.get("completed_at"):
+        r2 = httpx.get(f"{gw.api}/generation/{generation_id}", headers={"Authorization": f"Bearer {key}"})
+        record = r2.json().get("data") or {}
+        time.sleep(0.05)
+    assert record["cancelled"] is True
+    assert int(record["completion_tokens"]) < 10  # type: ignore[call-overload]
