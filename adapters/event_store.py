@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -101,8 +102,15 @@ def open_ledger(env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> L
     return LedgerApp(env, sqlite_synchronous)
 
 
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, getattr(sqlite3, "SQLITE_BUSY_SNAPSHOT", 517),
+                   getattr(sqlite3, "SQLITE_BUSY_RECOVERY", 261), getattr(sqlite3, "SQLITE_LOCKED", 6)})
 # Rows per INSERT statement: 4 parameters a row stays under SQLite's oldest variable limit (999).
 _ROWS_PER_STATEMENT = 128
+
+
+class LedgerBusyError(Exception):
+    """The ledger's write lock is held elsewhere (a RESTART checkpoint, another writer): nothing was
+    written; try again shortly."""
 
 
 class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
@@ -120,6 +128,11 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
     128 rows is now one statement in autocommit (its own transaction); a larger one is several in
     one transaction. CPU per two-event save (`python -m bench.ledger_insert`): 108–131 µs before,
     56–69 µs after (docs/benchmarks.md).
+
+    That connection does not wait for the write lock (`timeout=0`): when it is held elsewhere,
+    `insert_rows` raises `LedgerBusyError` at once, having written nothing, and the group commit
+    tries again a moment later. Waiting inside SQLite froze the event loop for as long as the lock
+    was held: 60–110 ms at each of the checkpointer's RESTARTs under load, every 10–20 s.
     """
 
     writer_pragmas: tuple[str, ...] = _writer_pragmas("NORMAL")  # the ledger sets the operator's choice
@@ -133,15 +146,30 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
         return self.insert_rows([v for s in stored_events for v in (s.originator_id, s.originator_version, s.topic,
                                                                     s.state)])
 
-    def insert_rows(self, values: list[Any]) -> list[int]:
+    def insert_rows(self, values: list[Any], *, wait: bool = True) -> list[int]:
         """Insert events given as flat values (aggregate id, version, topic, state, then the next
-        event's; see `adapters.transcoder.stored_rows`); their notification ids, in order."""
+        event's; see `adapters.transcoder.stored_rows`); their notification ids, in order.
+
+        While the write lock is held elsewhere this waits for it (up to the ledger's lock timeout),
+        or, with `wait` false (the group commit, on the event loop), raises `LedgerBusyError`."""
         n = len(values) // 4
         if not n:
             return []
         if self.datastore.pool.is_sqlite_memory_mode:
             rows = [StoredEvent(*values[i:i + 4]) for i in range(0, len(values), 4)]
             return list(super().insert_events(rows) or [])
+        if not wait:
+            return self._insert_now(values, n)
+        deadline = time.monotonic() + (self.datastore.pool.lock_timeout or 5)
+        while True:
+            try:
+                return self._insert_now(values, n)
+            except LedgerBusyError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.002)
+
+    def _insert_now(self, values: list[Any], n: int) -> list[int]:
         with self._writer_lock:
             conn = self._writer or self._open_writer()
             try:
@@ -158,6 +186,12 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
                 if conn.in_transaction:
                     conn.rollback()
                 raise IntegrityError(e) from e
+            except sqlite3.OperationalError as e:
+                if conn.in_transaction:
+                    conn.rollback()
+                if e.sqlite_errorcode in _BUSY:
+                    raise LedgerBusyError(str(e)) from e
+                raise
             except BaseException:
                 if conn.in_transaction:
                     conn.rollback()
@@ -179,6 +213,7 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
         conn.execute("PRAGMA journal_mode=WAL")  # as the pool's connections have it
         for pragma in self.writer_pragmas:
             conn.execute(pragma)
+        conn.execute("PRAGMA busy_timeout=0")  # see the class: a held lock is LedgerBusyError, at once
         self._statements = {}
         self._writer = conn
         return conn

@@ -16,11 +16,15 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from adapters.event_store import BatchInsertSQLiteRecorder
+from adapters.event_store import BatchInsertSQLiteRecorder, LedgerBusyError
 from adapters.transcoder import stored_event, stored_rows
 from domain.ledger_aggregate import topic_of
 
 log = logging.getLogger("lowrouter.ledger")
+# While the SQLite write lock is held elsewhere, a batch is tried again this often, for at most
+# `BUSY_GIVE_UP_S` (then each save fails with the lock error, as a blocking wait would have).
+BUSY_RETRY_S = 0.002
+BUSY_GIVE_UP_S = 30.0
 
 Batch = list[tuple[Sequence[Any], "asyncio.Future[int]"]]
 
@@ -38,6 +42,8 @@ class GroupCommitWriter:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer") if threaded else None
         self.batches = 0
         self.events_written = 0
+        self.busy_retries = 0
+        self._busy_since: float | None = None
 
     async def save(self, events: Sequence[Any]) -> int:
         """Write `events` (of one or more aggregates) in the next group commit."""
@@ -68,12 +74,26 @@ class GroupCommitWriter:
             return
         batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
         if self._executor is None:
-            _settle(batch, _write(self._app, batch))
+            loop = asyncio.get_running_loop()
+            try:
+                results = _write(self._app, batch, busy_fails=self._busy_since is not None
+                                 and loop.time() - self._busy_since > BUSY_GIVE_UP_S)
+            except LedgerBusyError:
+                # The lock is held elsewhere (the checkpointer's RESTART): try again in a moment,
+                # this batch first, while the event loop goes on with everything else.
+                self._busy_since = self._busy_since if self._busy_since is not None else loop.time()
+                self._pending[:0] = batch
+                self.busy_retries += 1
+                self._scheduled = True
+                loop.call_later(BUSY_RETRY_S, self._flush)
+                return
+            self._busy_since = None
+            _settle(batch, results)
             self.batches += 1
             self.events_written += sum(len(e) for e, _ in batch)
             if self._pending:
                 self._scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
+                loop.call_soon(self._flush)
             return
         self._busy = True
         loop = asyncio.get_running_loop()
@@ -103,16 +123,21 @@ def _insert(app: Application[str], events: Sequence[Any]) -> list[int]:
     """
     recorder = app.recorder
     if isinstance(recorder, BatchInsertSQLiteRecorder):
-        return recorder.insert_rows(stored_rows(events))
+        return recorder.insert_rows(stored_rows(events), wait=False)
     ids = recorder.insert_events([stored_event(e, topic_of(type(e))) for e in events])
     return list(ids or [])
 
 
-def _write(app: Application[str], batch: Batch) -> list[int | BaseException]:
+def _write(app: Application[str], batch: Batch, *, busy_fails: bool = True) -> list[int | BaseException]:
     """One transaction for the whole batch; if it fails, each save alone so one bad save can't sink
-    the others (a duplicate id or a stale aggregate fails only its own request)."""
+    the others (a duplicate id or a stale aggregate fails only its own request). With `busy_fails`
+    false, a held write lock raises `LedgerBusyError` (nothing written) for the caller to retry."""
     try:
         ids = _insert(app, [e for evs, _ in batch for e in evs])
+    except LedgerBusyError:
+        if not busy_fails:
+            raise
+        return [LedgerBusyError("the ledger's write lock is held elsewhere")] * len(batch)
     except Exception:
         results: list[int | BaseException] = []
         for evs, _ in batch:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
 from adapters.event_store import WalCheckpointer, open_ledger, sqlite_env
+from adapters.group_commit import GroupCommitWriter
 from domain.account import Account
 
 
@@ -47,3 +51,58 @@ def test_the_ledger_writer_commits_with_the_operators_synchronous_setting_and_ne
         assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         ledger.close()
+
+
+def test_a_group_commit_waits_for_a_held_write_lock_without_stopping_the_event_loop(tmp_path: Path) -> None:
+    # As under the checkpointer's RESTART: another connection holds the write lock for 200 ms. The
+    # commit is tried again until it is free; meanwhile the event loop goes on serving.
+    path = tmp_path / "ledger.sqlite"
+    ledger = open_ledger(sqlite_env(str(path)))
+    ledger.save(Account.open("acct_first", "a"))  # opens the writer connection and the file
+    other = sqlite3.connect(str(path), isolation_level=None)
+
+    async def scenario() -> tuple[list[int], int, float]:
+        writer = GroupCommitWriter(ledger, threaded=False)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.001)
+                ticks += 1
+
+        other.execute("BEGIN IMMEDIATE")
+        running = asyncio.create_task(ticker())
+        started = time.monotonic()
+        saves = [writer.save(Account.open(f"acct_{i}", "a").collect_events()) for i in range(3)]
+        asyncio.get_running_loop().call_later(0.2, lambda: other.execute("COMMIT"))
+        positions = await asyncio.gather(*saves)
+        waited = time.monotonic() - started
+        running.cancel()
+        return list(positions), ticks, waited
+
+    positions, ticks, waited = asyncio.run(scenario())
+    other.close()
+    assert waited >= 0.19
+    assert ticks >= 50  # the loop ran all along (a blocking wait inside SQLite would give ~0)
+    assert positions == [2, 3, 4]
+    ids = [str(n.originator_id) for n in ledger.recorder.select_notifications(None, 10)]
+    assert ids == ["acct_first", "acct_0", "acct_1", "acct_2"]
+    ledger.close()
+
+
+def test_a_save_outside_the_event_loop_still_waits_for_a_held_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = open_ledger(sqlite_env(str(path)))
+    ledger.save(Account.open("acct_first", "a"))
+    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+    timer.start()
+    started = time.monotonic()
+    ledger.save(Account.open("acct_second", "a"))  # an admin write: waits, as it always did
+    assert time.monotonic() - started >= 0.19
+    timer.join()
+    other.close()
+    assert len(ledger.recorder.select_notifications(None, 10)) == 2
+    ledger.close()
