@@ -139,6 +139,8 @@ def _write(app: Application[str], batch: Batch, *, busy_fails: bool = True) -> l
             raise
         return [LedgerBusyError("the ledger's write lock is held elsewhere")] * len(batch)
     except Exception:
+        # One save at a time; a save that finds the write lock held here fails alone (the lock
+        # would have to be taken between two of these inserts: rare, and not retried).
         results: list[int | BaseException] = []
         for evs, _ in batch:
             try:
