@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,8 +101,8 @@ def open_ledger(env: Mapping[str, str], sqlite_synchronous: str = "NORMAL") -> L
     return LedgerApp(env, sqlite_synchronous)
 
 
-_BUSY = frozenset({sqlite3.SQLITE_BUSY, getattr(sqlite3, "SQLITE_BUSY_SNAPSHOT", 517),
-                   getattr(sqlite3, "SQLITE_BUSY_RECOVERY", 261), getattr(sqlite3, "SQLITE_LOCKED", 6)})
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_SNAPSHOT, sqlite3.SQLITE_BUSY_RECOVERY,
+                   sqlite3.SQLITE_LOCKED})
 # Rows per INSERT statement: 4 parameters a row stays under SQLite's oldest variable limit (999).
 _ROWS_PER_STATEMENT = 128
 
@@ -158,20 +157,10 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
         if self.datastore.pool.is_sqlite_memory_mode:
             rows = [StoredEvent(*values[i:i + 4]) for i in range(0, len(values), 4)]
             return list(super().insert_events(rows) or [])
-        if not wait:
-            return self._insert_now(values, n)
-        deadline = time.monotonic() + (self.datastore.pool.lock_timeout or 5)
-        while True:
-            try:
-                return self._insert_now(values, n)
-            except LedgerBusyError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.002)
-
-    def _insert_now(self, values: list[Any], n: int) -> list[int]:
         with self._writer_lock:
             conn = self._writer or self._open_writer()
+            if wait:  # SQLite's own busy handler waits, for this insert only
+                conn.execute(f"PRAGMA busy_timeout={int((self.datastore.pool.lock_timeout or 5) * 1000)}")
             try:
                 if n <= _ROWS_PER_STATEMENT:
                     last = conn.execute(self._insert_of(n), values).lastrowid
@@ -196,6 +185,9 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
                 if conn.in_transaction:
                     conn.rollback()
                 raise
+            finally:
+                if wait:
+                    conn.execute("PRAGMA busy_timeout=0")
         assert last is not None
         return list(range(last - n + 1, last + 1))
 

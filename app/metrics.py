@@ -52,6 +52,9 @@ class Metrics:
                                     registry=self.registry)
         self.ledger_events = Gauge("lowrouter_ledger_events_written", "Events written by this process",
                                    registry=self.registry)
+        self.ledger_busy = Gauge("lowrouter_ledger_busy_retries",
+                                 "Group commits put off because SQLite's write lock was held elsewhere",
+                                 registry=self.registry)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
@@ -77,4 +80,5 @@ def metrics_response(gw: Any) -> Response[bytes]:
     METRICS.projector_seconds.set(gw.projector.seconds_applying)
     METRICS.ledger_batches.set(gw.writer.batches)
     METRICS.ledger_events.set(gw.writer.events_written)
+    METRICS.ledger_busy.set(gw.writer.busy_retries)
     return Response(generate_latest(METRICS.registry), media_type=CONTENT_TYPE_LATEST)

@@ -61,7 +61,7 @@ def test_a_group_commit_waits_for_a_held_write_lock_without_stopping_the_event_l
     ledger.save(Account.open("acct_first", "a"))  # opens the writer connection and the file
     other = sqlite3.connect(str(path), isolation_level=None)
 
-    async def scenario() -> tuple[list[int], int, float]:
+    async def scenario() -> tuple[list[int], int, float, int]:
         writer = GroupCommitWriter(ledger, threaded=False)
         ticks = 0
 
@@ -79,12 +79,13 @@ def test_a_group_commit_waits_for_a_held_write_lock_without_stopping_the_event_l
         positions = await asyncio.gather(*saves)
         waited = time.monotonic() - started
         running.cancel()
-        return list(positions), ticks, waited
+        return list(positions), ticks, waited, writer.busy_retries
 
-    positions, ticks, waited = asyncio.run(scenario())
+    positions, ticks, waited, retries = asyncio.run(scenario())
     other.close()
     assert waited >= 0.19
     assert ticks >= 50  # the loop ran all along (a blocking wait inside SQLite would give ~0)
+    assert retries >= 10  # put off every 2 ms while the lock was held (what /metrics reports)
     assert positions == [2, 3, 4]
     ids = [str(n.originator_id) for n in ledger.recorder.select_notifications(None, 10)]
     assert ids == ["acct_first", "acct_0", "acct_1", "acct_2"]
