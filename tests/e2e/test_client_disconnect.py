@@ -1,10 +1,12 @@
-"""A streaming client that goes away: the upstream call is cancelled and the generation is still
-completed in the ledger, `cancelled`, paying for what was delivered."""
+"""A client that goes away. From a stream: the upstream call is cancelled and the generation is still
+completed in the ledger, `cancelled`, paying for what was delivered. From a non-streaming request:
+the upstream's answer is read to its end and charged as the upstream reports it."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import msgspec
@@ -89,3 +91,29 @@ def test_a_client_that_leaves_after_the_first_chunk_still_cancels_the_upstream(
         time.sleep(0.05)
     assert record["cancelled"] is True
     assert int(record["completion_tokens"]) < 10  # type: ignore[call-overload]
+
+
+def test_a_client_that_leaves_a_non_streaming_request_is_charged_the_upstreams_whole_answer(
+        gw: GatewayProcess) -> None:
+    # Without a stream there is nothing delivered to count: the gateway reads the upstream's answer
+    # to its end, so the generation is completed with the usage the upstream reports (and bills).
+    account = gw.new_account(credits="10", name="leaves-json")
+    key = gw.new_key(account_id=account, credits=None)
+    with pytest.raises(httpx.ReadTimeout), httpx.Client(timeout=httpx.Timeout(10, read=0.3)) as client:
+        client.post(f"{gw.api}/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                    json={"model": "fake/slow", "max_tokens": 20,  # the answer takes 1 s
+                          "messages": [{"role": "user", "content": "answer slowly"}]})
+    sql = ("SELECT status, cancelled, completion_tokens, usage_estimated, cost_micro, http_status "
+           f"FROM generations WHERE account_id = '{account}' AND completed_at IS NOT NULL")
+    rows: list[list[object]] = []
+    deadline = time.monotonic() + 10
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.1)
+        rows = gw.admin("POST", "/admin/sql", {"sql": sql}).json()["data"]["rows"]
+    assert len(rows) == 1, rows
+    status, cancelled, completion_tokens, estimated, cost_micro, http_status = rows[0]
+    assert (status, cancelled, completion_tokens, estimated, http_status) == ("ok", False, 20, False, 200)
+    charged = Decimal(int(cost_micro)) / 1_000_000  # type: ignore[call-overload]
+    assert charged > 0
+    balance = gw.admin("GET", f"/admin/accounts/{account}").json()["data"]["balance"]  # a JSON number
+    assert Decimal(str(balance)) == 10 - charged

@@ -3,7 +3,8 @@
 It runs an aiohttp server on its own thread and event loop. Behaviour is chosen per request by the
 upstream model name or the `x-test-fail` header: `fail-500`, `fail-429`, `fail-503`, `reset`,
 `hang`, `garbage`, `midstream` (fails after two chunks), `garbage-midstream` (after two chunks,
-two more and a line that is not JSON in one write), `slow` (50 ms between chunks),
+two more and a line that is not JSON in one write), `slow` (50 ms a token: between chunks, or before
+a whole answer),
 `no-usage` (streams without a usage chunk), `bad-usage` (token counts that are not numbers), `tools`
 (answers with a tool call).
 Every request is recorded (path, headers, body) so tests can check what the gateway sent.
@@ -118,6 +119,8 @@ class FakeUpstream:
         created = int(time.time())
         tool = behaviour == "tools" and bool(body.get("tools"))
         if not body.get("stream"):
+            if behaviour == "slow":
+                await asyncio.sleep(0.05 * n)
             message: dict[str, Any] = {"role": "assistant", "content": " ".join(words)}
             if tool:
                 message = {"role": "assistant", "content": None, "tool_calls": [
