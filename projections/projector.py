@@ -352,8 +352,9 @@ class Projector:
             return True
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
+        waiter = (position, future, loop)
         with self._waiters_lock:
-            self._waiters.append((position, future, loop))
+            self._waiters.append(waiter)
         if self._priority is not None:
             self._priority.set(background=False)  # a reader waits: no longer only on idle CPU
         self.kick()
@@ -361,7 +362,16 @@ class Projector:
             await asyncio.wait_for(future, timeout_s)
         except TimeoutError:
             return self.position >= position
+        finally:
+            # A reader that stopped waiting (timed out, cancelled) is no longer one: left in the list,
+            # it would keep the projector out of the background until its position came.
+            if not future.done() or future.cancelled():
+                self._forget_waiter(waiter)
         return True
+
+    def _forget_waiter(self, waiter: tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]) -> None:
+        with self._waiters_lock, contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
 
     def _wake_waiters(self) -> None:
         if not self._waiters:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -297,6 +298,26 @@ def test_the_projector_leaves_the_background_only_after_a_full_batch_or_for_a_wa
         assert projector._background_after(1)  # the reader has its events: back to the background
 
     asyncio.run(waiting_reader())
+    con.close()
+
+
+def test_a_reader_that_stops_waiting_no_longer_holds_the_projector_out_of_the_background(
+        ledger: LedgerApp, tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "live.duckdb"))
+    projector = Projector(con, ledger.recorder, all_projections(), batch_size=100)
+
+    async def readers_that_leave() -> None:
+        assert not await projector.wait_for(10**9, 0.01)  # a position that will not come soon: times out
+        assert projector._background_after(1)
+        cancelled = asyncio.ensure_future(projector.wait_for(10**9, 5))
+        await asyncio.sleep(0)
+        assert not projector._background_after(1)
+        cancelled.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await cancelled
+        assert projector._background_after(1)
+
+    asyncio.run(readers_that_leave())
     con.close()
 
 
