@@ -363,15 +363,11 @@ class Projector:
         except TimeoutError:
             return self.position >= position
         finally:
-            # A reader that stopped waiting (timed out, cancelled) is no longer one: left in the list,
-            # it would keep the projector out of the background until its position came.
-            if not future.done() or future.cancelled():
-                self._forget_waiter(waiter)
+            # Off the list however the wait ended (a woken reader is off it already): a reader that
+            # timed out or was cancelled, left there, would keep the projector out of the background.
+            with self._waiters_lock, contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
         return True
-
-    def _forget_waiter(self, waiter: tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]) -> None:
-        with self._waiters_lock, contextlib.suppress(ValueError):
-            self._waiters.remove(waiter)
 
     def _wake_waiters(self) -> None:
         if not self._waiters:
