@@ -39,6 +39,13 @@ bench *ARGS:
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
     {{python}} -m bench.run {{ARGS}}
 
+# The gateway's memory over a long run of JSON load (default 1,000,000 requests; see docs/benchmarks.md)
+soak *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+    {{python}} -m bench.soak {{ARGS}}
+
 # Drop and rebuild every projection from the ledger (stop the gateway first)
 replay *ARGS:
     {{python}} -m app.cli replay {{ARGS}}

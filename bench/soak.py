@@ -1,0 +1,123 @@
+"""`just soak`: the gateway's memory over a long run, round after round of JSON load.
+
+`just bench` reports the peak of a fresh gateway over a few minutes; a gateway that serves for
+days also fills DuckDB's buffer pool with the projection's blocks and keeps DuckDB's bookkeeping of
+blocks it has dropped (see docs/benchmarks.md). This loads one gateway (embedded default, projector
+on, the bench's fast upstream) with wrk in rounds until it has served `--requests`, reads its
+memory after each round, and ends with whether every request is in the ledger and projected and how
+much the resident size still grew over the last third of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.run import ADMIN, ROOT, call, config, count_ledger, free_port, wait_http, wrk
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """The process's resident size now and at its peak, and the resident size split into
+    anonymous memory (heaps, DuckDB's pool) and mapped files (libraries), in MB."""
+    wanted = {"VmRSS": "rss", "VmHWM": "peak", "RssAnon": "anon", "RssFile": "files"}
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in wanted:
+            out[wanted[name]] = int(value.split()[0]) / 1024
+    return out
+
+
+def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="lowrouter-soak-"))
+    up_port, gw_port = free_port(), free_port()
+    upstream = subprocess.Popen([sys.executable, "-m", "bench.fast_upstream", str(up_port)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL)
+    (tmp / "config.toml").write_text(config(up_port))
+    log = open(tmp / "gateway.log", "wb")  # noqa: SIM115
+    gateway = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--config", str(tmp / "config.toml"),
+                                "--data-dir", str(tmp / "data"), "--port", str(gw_port)], cwd=ROOT,
+                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LOWROUTER_ADMIN_KEY": ADMIN})
+    rounds: list[dict[str, float]] = []
+    out: dict[str, Any] = {"connections": connections, "round_seconds": round_s, "rounds": rounds,
+                           "requests_completed_by_clients": 0}
+    try:
+        wait_http(f"http://127.0.0.1:{gw_port}/healthz")
+        api = f"http://127.0.0.1:{gw_port}/api/v1"
+        account = call("POST", f"{api}/admin/accounts", {"name": "soak"})["data"]["account_id"]
+        call("POST", f"{api}/admin/accounts/{account}/credits", {"amount": "100000000", "reference": "soak"})
+        key = call("POST", f"{api}/keys", {"account_id": account, "name": "soak"})["key"]
+        out["idle"] = memory_mb(gateway.pid)
+        served = 0
+        started = time.monotonic()
+        while served < requests:
+            result = wrk(api, key, "bench/fake-model", connections, round_s, False, 16)
+            served += int(result["requests"])
+            time.sleep(2)  # the projector's last batch of the round, so every round is read alike
+            memory = memory_mb(gateway.pid)
+            rounds.append({"served": served, "rps": result["rps"], "non2xx": result["non2xx"], **memory})
+            print(f"\rsoak: {served:,}/{requests:,} requests, {result['rps']:,.0f} req/s, RSS {memory['rss']:.0f} MB "
+                  f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f}, files {memory['files']:.0f}), "
+                  f"{time.monotonic() - started:.0f} s", end="", file=sys.stderr)
+        print(file=sys.stderr)
+        out["requests_completed_by_clients"] = served
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(120)
+        log.close()
+        upstream.kill()
+        upstream.wait()
+    counts = count_ledger(tmp / "data")
+    out["ledger"] = counts
+    out["missing"] = not (counts["received"] == counts["usage"] == counts["projected"] == counts["projected_complete"]
+                          and counts["received"] >= out["requests_completed_by_clients"])
+    return out
+
+
+def growth_per_100k(rounds: list[dict[str, float]]) -> float:
+    """How much the resident size grew per 100,000 requests over the last third of the rounds
+    (a least-squares slope): near zero once the memory has levelled off."""
+    tail = rounds[len(rounds) - max(2, len(rounds) // 3):]
+    xs, ys = [r["served"] for r in tail], [r["rss"] for r in tail]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var * 100_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="soak", description="The gateway's memory over a long run of JSON load: resident size after each round, "
+                                 "the ledger checked at the end (exit 1 if a request is missing).")
+    parser.add_argument("--requests", type=int, default=1_000_000, help="requests to serve in all (default 1,000,000)")
+    parser.add_argument("--round-seconds", type=int, default=20, help="seconds of wrk per round (default 20)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--json", help="write the rounds and the summary to this file")
+    args = parser.parse_args(argv)
+    result = soak(args.requests, args.round_seconds, args.connections)
+    rounds = result["rounds"]
+    if rounds:
+        result["rss_growth_mb_per_100k_last_third"] = growth_per_100k(rounds)
+        first, last = rounds[0], rounds[-1]
+        print(f"idle {result['idle']['rss']:.0f} MB; after {first['served']:,} requests {first['rss']:.0f} MB; "
+              f"after {last['served']:,} {last['rss']:.0f} MB (anonymous {last['anon']:.0f}, "
+              f"files {last['files']:.0f}; peak {last['peak']:.0f}); over the last third "
+              f"{result['rss_growth_mb_per_100k_last_third']:+.1f} MB per 100,000 requests")
+    errors = sum(int(r["non2xx"]) for r in rounds)
+    print(f"non-2xx answers: {errors:,}; ledger: {result['ledger']} for {result['requests_completed_by_clients']:,} "
+          "completed client requests -> "
+          f"{'MISSING REQUESTS' if result['missing'] else 'every request recorded and projected'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 1 if result["missing"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
