@@ -1,4 +1,5 @@
-"""Prometheus metrics: request counts and latencies, ledger writes, projector position and lag."""
+"""Prometheus metrics: request counts and latencies, ledger writes, projector position and lag, and
+the process's memory with the part of it DuckDB accounts for."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 
@@ -55,6 +57,11 @@ class Metrics:
         self.ledger_busy = Gauge("lowrouter_ledger_busy_retries",
                                  "Group commits put off because SQLite's write lock was held elsewhere",
                                  registry=self.registry)
+        self.projections_memory = Gauge(
+            "lowrouter_projections_memory_bytes",
+            "Memory DuckDB accounts for in the projections database, by what holds it (duckdb_memory() tags)",
+            ["tag"], registry=self.registry)
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, CPU seconds, open files
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
@@ -72,7 +79,10 @@ class Metrics:
 METRICS = Metrics()
 
 
-def metrics_response(gw: Any) -> Response[bytes]:
+def metrics_response(gw: Any, projections_memory: list[tuple[str, int]]) -> Response[bytes]:
+    """The metrics page, with DuckDB's memory as read by the caller (off the event loop)."""
+    for tag, used in projections_memory:
+        METRICS.projections_memory.labels(tag.lower()).set(used)
     METRICS.ledger_position.set(gw.ledger.recorder.max_notification_id() or 0)
     METRICS.projector_position.set(gw.projector.position)
     METRICS.projector_batches.set(gw.projector.batches_applied)

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from litestar import Litestar, Request, Response, Router, get
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
@@ -27,6 +28,7 @@ from app.http_errors import EXCEPTION_HANDLERS
 from app.metrics import metrics_response
 from app.settings import Settings
 from domain.api_key import hash_key
+from projections.queries import memory_by_tag
 
 # The collector's youngest generation is collected once this many more container objects have been
 # made than freed (Python's default: 700). A request frees almost everything it makes by reference
@@ -70,7 +72,8 @@ async def healthz(request: Request[Any, Any, Any]) -> Response[bytes]:
 @get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = request.app.state.gateway
-    return metrics_response(gw)
+    memory = await anyio.to_thread.run_sync(lambda: memory_by_tag(gw.cursor()))
+    return metrics_response(gw, memory)
 
 
 def access_log(app: ASGIApp) -> ASGIApp:

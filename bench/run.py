@@ -286,6 +286,9 @@ def print_table(results: dict[str, Any]) -> None:
     if replay:
         print(f"replay: {replay['events']:,} events ({replay['generations']:,} generations) in "
               f"{replay['seconds']:.1f} s = {replay['events_per_second']:,.0f} events/s")
+        if "dashboard_pool_mb" in replay:
+            print(f"dashboard queries as the gateway runs them ({replay['dashboard_pool_mb']} MB DuckDB pool, "
+                  "1 thread):")
         for q, t in replay["dashboard_queries_ms"].items():
             print(f"dashboard query {q:<28} p50 {t['p50']:.1f} ms  p95 {t['p95']:.1f} ms")
 

@@ -36,6 +36,20 @@ def memory_mb(pid: int) -> dict[str, float]:
     return out
 
 
+def duckdb_memory_mb(base_url: str) -> dict[str, float]:
+    """What DuckDB accounts for in the gateway's projections database (its `/metrics`), in MB: in all,
+    and the buffer pool's cached table blocks."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{base_url}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    by_tag = {s.labels["tag"]: s.value for f in text_string_to_metric_families(text)
+              if f.name == "lowrouter_projections_memory_bytes" for s in f.samples}
+    return {"duckdb": sum(by_tag.values()) / 2**20, "duckdb_table_blocks": by_tag.get("base_table", 0.0) / 2**20}
+
+
 def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="lowrouter-soak-"))
     up_port, gw_port = free_port(), free_port()
@@ -62,10 +76,11 @@ def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
             result = wrk(api, key, "bench/fake-model", connections, round_s, False, 16)
             served += int(result["requests"])
             time.sleep(2)  # the projector's last batch of the round, so every round is read alike
-            memory = memory_mb(gateway.pid)
+            memory = {**memory_mb(gateway.pid), **duckdb_memory_mb(f"http://127.0.0.1:{gw_port}")}
             rounds.append({"served": served, "rps": result["rps"], "non2xx": result["non2xx"], **memory})
             print(f"\rsoak: {served:,}/{requests:,} requests, {result['rps']:,.0f} req/s, RSS {memory['rss']:.0f} MB "
-                  f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f}, files {memory['files']:.0f}), "
+                  f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f} of which DuckDB {memory['duckdb']:.0f}, "
+                  f"files {memory['files']:.0f}), "
                   f"{time.monotonic() - started:.0f} s", end="", file=sys.stderr)
         print(file=sys.stderr)
         out["requests_completed_by_clients"] = served
@@ -108,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         first, last = rounds[0], rounds[-1]
         print(f"idle {result['idle']['rss']:.0f} MB; after {first['served']:,} requests {first['rss']:.0f} MB; "
               f"after {last['served']:,} {last['rss']:.0f} MB (anonymous {last['anon']:.0f}, "
-              f"files {last['files']:.0f}; peak {last['peak']:.0f}); over the last third "
+              f"DuckDB's own {last['duckdb']:.0f}, files {last['files']:.0f}; peak {last['peak']:.0f}); "
+              "over the last third "
               f"{result['rss_growth_mb_per_100k_last_third']:+.1f} MB per 100,000 requests")
     errors = sum(int(r["non2xx"]) for r in rounds)
     print(f"non-2xx answers: {errors:,}; ledger: {result['ledger']} for {result['requests_completed_by_clients']:,} "

@@ -79,3 +79,10 @@ def generation_record(cur: duckdb.DuckDBPyConnection, generation_id: str) -> dic
 
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def memory_by_tag(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """DuckDB's own accounting of the database's memory, by what holds it (table blocks, data not yet
+    checkpointed, transactions' undo, ...): the part of the process's memory DuckDB knows about."""
+    rows = cur.execute("SELECT tag, memory_usage_bytes FROM duckdb_memory()").fetchall()
+    return [(str(tag), int(used)) for tag, used in rows]

@@ -39,3 +39,16 @@ def test_answered_completions_are_counted_and_the_projector_reports_the_batches_
     assert after["lowrouter_projector_events_applied"] > before["lowrouter_projector_events_applied"]
     assert after["lowrouter_projector_batches"] > before["lowrouter_projector_batches"]
     assert after["lowrouter_projector_busy_seconds"] > before["lowrouter_projector_busy_seconds"]
+
+
+def test_the_process_memory_and_the_part_duckdb_accounts_for_are_reported(gateway: GatewayProcess) -> None:
+    values = scrape(gateway)
+
+    assert gateway.process is not None
+    with open(f"/proc/{gateway.process.pid}/status") as status:
+        vm_rss = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    reported = values["process_resident_memory_bytes"]
+    assert 0.5 * vm_rss < reported < 2 * vm_rss  # the gateway's own process, not the test's
+    duckdb_parts = {k: v for k, v in values.items() if k.startswith("lowrouter_projections_memory_bytes{")}
+    assert "lowrouter_projections_memory_bytes{tag=base_table}" in duckdb_parts
+    assert 0 < sum(duckdb_parts.values()) < reported
