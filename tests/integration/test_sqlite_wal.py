@@ -8,8 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-from adapters.event_store import WalCheckpointer, open_ledger, sqlite_env
+from adapters.event_store import LedgerBusyError, WalCheckpointer, open_ledger, sqlite_env
 from adapters.group_commit import GroupCommitWriter
+from adapters.transcoder import stored_rows
 from domain.account import Account
 
 
@@ -106,4 +107,41 @@ def test_a_save_outside_the_event_loop_still_waits_for_a_held_write_lock(tmp_pat
     timer.join()
     other.close()
     assert len(ledger.recorder.select_notifications(None, 10)) == 2
+    ledger.close()
+
+
+def test_a_reader_holding_an_old_snapshot_holds_writers_back_only_a_moment_when_the_log_is_due_to_restart(
+        tmp_path: Path) -> None:
+    # The RESTART checkpoint takes the write lock and then waits for readers to leave the log: with a
+    # reader that lingers (a projector thread descheduled mid-read on a saturated machine), every
+    # commit of the gateway waited with it. It now waits for readers only briefly, and tries again
+    # at the next turn.
+    path = tmp_path / "ledger.sqlite"
+    ledger = open_ledger(sqlite_env(str(path)))
+    for i in range(100):  # a log well past the restart threshold below
+        ledger.save(Account.open(f"acct_{i}", "a"))
+    reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM stored_events").fetchone()[0] == 100  # a snapshot, held
+    checkpointer = WalCheckpointer(str(path), every_s=0.05, restart_bytes=64 * 1024).start()
+    longest_refused, refused_since, saved = 0.0, None, 0
+    try:
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            events = Account.open(f"acct_more_{saved}", "a").collect_events()
+            try:
+                ledger.recorder.insert_rows(stored_rows(events), wait=False)  # as the group commit writes
+            except LedgerBusyError:
+                refused_since = refused_since or time.monotonic()
+                longest_refused = max(longest_refused, time.monotonic() - refused_since)
+            else:
+                saved += 1
+                refused_since = None
+            time.sleep(0.001)
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+        checkpointer.stop()
+    assert longest_refused < 0.3, f"writers were held back for {longest_refused:.2f} s"
+    assert saved > 100
     ledger.close()
