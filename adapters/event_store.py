@@ -259,10 +259,12 @@ class WalCheckpointer:
     Before the RESTART a second PASSIVE checkpoint copies what came in during the first, so the
     RESTART, which copies with writers held back, has only a moment's frames left. And the RESTART
     waits for readers only `RESTART_WAIT_S`: it used to wait up to five seconds, holding the write
-    lock, for a reader that lingered in the log (the projector's thread, descheduled mid-read on a
-    saturated machine), and every commit of the gateway waited with it; a `just bench` run showed
-    every stream in flight stalled 2.9 s at once. A RESTART that gives up is tried again at the next
-    turn; meanwhile the log grows past the threshold by what comes in.
+    lock, for any reader that lingered in the log (such as the projector's idle-class thread
+    descheduled mid-read on a saturated machine), and every commit of the gateway waited with it
+    (tests/integration/test_sqlite_wal.py: 1.45 s with a reader holding its snapshot 1.5 s). One
+    `just bench` run showed every stream in flight stalled 2.9 s at once, which this explains; two
+    later runs did not. A RESTART that gives up is tried again at the next turn; meanwhile the log
+    grows past the threshold by what comes in.
     """
 
     def __init__(self, path: str, every_s: float = 1.0, restart_bytes: int = WAL_RESTART_BYTES) -> None:
