@@ -36,18 +36,26 @@ def memory_mb(pid: int) -> dict[str, float]:
     return out
 
 
-def duckdb_memory_mb(base_url: str) -> dict[str, float]:
-    """What DuckDB accounts for in the gateway's projections database (its `/metrics`), in MB: in all,
-    and the buffer pool's cached table blocks."""
+def gateway_metrics(base_url: str) -> dict[str, float]:
+    """From the gateway's `/metrics`: what DuckDB accounts for in the projections database, in MB (in
+    all, and the buffer pool's cached table blocks), and the projector's lag behind the ledger."""
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
 
     with urllib.request.urlopen(f"{base_url}/metrics", timeout=30) as r:
         text = r.read().decode()
-    by_tag = {s.labels["tag"]: s.value for f in text_string_to_metric_families(text)
-              if f.name == "lowrouter_projections_memory_bytes" for s in f.samples}
-    return {"duckdb": sum(by_tag.values()) / 2**20, "duckdb_table_blocks": by_tag.get("base_table", 0.0) / 2**20}
+    by_tag: dict[str, float] = {}
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if family.name == "lowrouter_projections_memory_bytes":
+                by_tag[sample.labels["tag"]] = sample.value
+            else:
+                values[sample.name] = sample.value
+    return {"duckdb": sum(by_tag.values()) / 2**20, "duckdb_table_blocks": by_tag.get("base_table", 0.0) / 2**20,
+            "lag_events": values.get("lowrouter_ledger_position", 0.0)
+            - values.get("lowrouter_projector_position", 0.0)}
 
 
 def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
@@ -76,17 +84,22 @@ def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
             result = wrk(api, key, "bench/fake-model", connections, round_s, False, 16)
             served += int(result["requests"])
             time.sleep(2)  # the projector's last batch of the round, so every round is read alike
-            memory = {**memory_mb(gateway.pid), **duckdb_memory_mb(f"http://127.0.0.1:{gw_port}")}
+            memory = {**memory_mb(gateway.pid), **gateway_metrics(f"http://127.0.0.1:{gw_port}")}
             rounds.append({"served": served, "rps": result["rps"], "non2xx": result["non2xx"], **memory})
             print(f"\rsoak: {served:,}/{requests:,} requests, {result['rps']:,.0f} req/s, RSS {memory['rss']:.0f} MB "
                   f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f} of which DuckDB {memory['duckdb']:.0f}, "
-                  f"files {memory['files']:.0f}), "
+                  f"files {memory['files']:.0f}), projector lag {memory['lag_events']:,.0f} events, "
                   f"{time.monotonic() - started:.0f} s", end="", file=sys.stderr)
         print(file=sys.stderr)
         out["requests_completed_by_clients"] = served
     finally:
+        # The gateway applies what its projector has not yet applied before it exits: after a long
+        # run at full load that backlog can take minutes, which is reported, not cut short.
+        stopping = time.monotonic()
         gateway.send_signal(signal.SIGTERM)
-        gateway.wait(120)
+        print("soak: stopping the gateway (it applies its projector's backlog first)", file=sys.stderr)
+        gateway.wait(3600)
+        out["shutdown_s"] = time.monotonic() - stopping
         log.close()
         upstream.kill()
         upstream.wait()
@@ -126,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
               f"DuckDB's own {last['duckdb']:.0f}, files {last['files']:.0f}; peak {last['peak']:.0f}); "
               "over the last third "
               f"{result['rss_growth_mb_per_100k_last_third']:+.1f} MB per 100,000 requests")
+    if rounds:
+        print(f"projector lag behind the ledger after the last round: {rounds[-1]['lag_events']:,.0f} events; "
+              f"the gateway took {result['shutdown_s']:.0f} s to stop")
     errors = sum(int(r["non2xx"]) for r in rounds)
     print(f"non-2xx answers: {errors:,}; ledger: {result['ledger']} for {result['requests_completed_by_clients']:,} "
           "completed client requests -> "
