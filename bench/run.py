@@ -202,25 +202,55 @@ def median_of_rounds(rounds: list[dict[str, float]]) -> dict[str, Any]:
     return out
 
 
+class Stack:
+    """The bench's fast upstream and a gateway on the embedded default (SQLite ledger, DuckDB
+    projector on) in a fresh temporary data directory, both started."""
+
+    def __init__(self, prefix: str) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix=prefix))
+        up_port, self.gw_port = free_port(), free_port()
+        self.upstream = subprocess.Popen([sys.executable, "-m", "bench.fast_upstream", str(up_port)], cwd=ROOT,
+                                         stdout=subprocess.DEVNULL)
+        (self.tmp / "config.toml").write_text(config(up_port))
+        self._log = open(self.tmp / "gateway.log", "wb")  # noqa: SIM115
+        self.gateway = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--config", str(self.tmp / "config.toml"),
+             "--data-dir", str(self.tmp / "data"), "--port", str(self.gw_port)], cwd=ROOT,
+            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "LOWROUTER_ADMIN_KEY": ADMIN})
+        self.api = f"http://127.0.0.1:{self.gw_port}/api/v1"
+        self.direct = f"http://127.0.0.1:{up_port}/v1"
+
+    def key(self, name: str) -> str:
+        """Once the gateway answers: a key of a new account with credits for any load."""
+        wait_http(f"http://127.0.0.1:{self.gw_port}/healthz")
+        account = call("POST", f"{self.api}/admin/accounts", {"name": name})["data"]["account_id"]
+        call("POST", f"{self.api}/admin/accounts/{account}/credits", {"amount": "100000000", "reference": name})
+        return str(call("POST", f"{self.api}/keys", {"account_id": account, "name": name})["key"])
+
+    def stop(self, timeout_s: float) -> None:
+        """Stop the gateway (it applies its projector's backlog first) and the upstream."""
+        self.gateway.send_signal(signal.SIGTERM)
+        self.gateway.wait(timeout_s)
+        self._log.close()
+        self.upstream.kill()
+        self.upstream.wait()
+
+    def ledger(self, completed_by_clients: int) -> tuple[dict[str, int], bool]:
+        """The stopped gateway's ledger and projection counts, and whether a request is missing from
+        either (fewer than the clients saw complete, or any one without its usage or its row)."""
+        counts = count_ledger(self.tmp / "data")
+        missing = not (counts["received"] == counts["usage"] == counts["projected"] == counts["projected_complete"]
+                       and counts["received"] >= completed_by_clients)
+        return counts, missing
+
+
 def run_load(seconds: int, rounds: int = 1) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="lowrouter-bench-"))
-    up_port, gw_port = free_port(), free_port()
-    upstream = subprocess.Popen([sys.executable, "-m", "bench.fast_upstream", str(up_port)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL)
-    (tmp / "config.toml").write_text(config(up_port))
-    log = open(tmp / "gateway.log", "wb")  # noqa: SIM115
-    gateway = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--config", str(tmp / "config.toml"),
-                                "--data-dir", str(tmp / "data"), "--port", str(gw_port)], cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LOWROUTER_ADMIN_KEY": ADMIN})
+    stack = Stack("lowrouter-bench-")
+    gateway, api, direct = stack.gateway, stack.api, stack.direct
     out: dict[str, Any] = {"cases": {}}
     try:
         time.sleep(0.5)
-        wait_http(f"http://127.0.0.1:{gw_port}/healthz")
-        api = f"http://127.0.0.1:{gw_port}/api/v1"
-        account = call("POST", f"{api}/admin/accounts", {"name": "bench"})["data"]["account_id"]
-        call("POST", f"{api}/admin/accounts/{account}/credits", {"amount": "100000000", "reference": "bench"})
-        key = call("POST", f"{api}/keys", {"account_id": account, "name": "bench"})["key"]
-        direct = f"http://127.0.0.1:{up_port}/v1"
+        key = stack.key("bench")
         wrk(api, key, "bench/fake-model", 8, 2, False, 16)  # warm-up
         sent = 0
         for name, conns, stream, tokens in (("json c=1", 1, False, 16), ("json c=64", 64, False, 16),
@@ -244,20 +274,13 @@ def run_load(seconds: int, rounds: int = 1) -> dict[str, Any]:
             spread = f", {g['rps_range'][0]:.0f}-{g['rps_range'][1]:.0f} over {rounds} rounds" if rounds > 1 else ""
             print(f"{name}: direct {d['rps']:.0f} req/s, gateway {g['rps']:.0f} req/s{spread} "
                   f"(p50 {g['p50']:.2f} ms, non-2xx {g['non2xx']})", file=sys.stderr)
-        health = call("GET", f"http://127.0.0.1:{gw_port}/healthz")
+        health = call("GET", f"http://127.0.0.1:{stack.gw_port}/healthz")
         out["projector_lag_events_at_end"] = health["ledger_position"] - health["projector_position"]
         out["peak_rss_mb"] = peak_rss_mb(gateway.pid)
         out["requests_completed_by_clients"] = sent
     finally:
-        gateway.send_signal(signal.SIGTERM)
-        gateway.wait(60)
-        log.close()
-        upstream.kill()
-        upstream.wait()
-    counts = count_ledger(tmp / "data")
-    out["ledger"] = counts
-    out["missing"] = not (counts["received"] == counts["usage"] == counts["projected"] == counts["projected_complete"]
-                          and counts["received"] >= out["requests_completed_by_clients"])
+        stack.stop(600)
+    out["ledger"], out["missing"] = stack.ledger(out["requests_completed_by_clients"])
     return out
 
 

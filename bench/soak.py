@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.run import ADMIN, ROOT, call, config, count_ledger, free_port, wait_http, wrk
+from bench.run import Stack, wrk
 
 
 def memory_mb(pid: int) -> dict[str, float]:
@@ -59,32 +55,21 @@ def gateway_metrics(base_url: str) -> dict[str, float]:
 
 
 def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="lowrouter-soak-"))
-    up_port, gw_port = free_port(), free_port()
-    upstream = subprocess.Popen([sys.executable, "-m", "bench.fast_upstream", str(up_port)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL)
-    (tmp / "config.toml").write_text(config(up_port))
-    log = open(tmp / "gateway.log", "wb")  # noqa: SIM115
-    gateway = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--config", str(tmp / "config.toml"),
-                                "--data-dir", str(tmp / "data"), "--port", str(gw_port)], cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LOWROUTER_ADMIN_KEY": ADMIN})
+    stack = Stack("lowrouter-soak-")
+    gateway = stack.gateway
     rounds: list[dict[str, float]] = []
     out: dict[str, Any] = {"connections": connections, "round_seconds": round_s, "rounds": rounds,
                            "requests_completed_by_clients": 0}
     try:
-        wait_http(f"http://127.0.0.1:{gw_port}/healthz")
-        api = f"http://127.0.0.1:{gw_port}/api/v1"
-        account = call("POST", f"{api}/admin/accounts", {"name": "soak"})["data"]["account_id"]
-        call("POST", f"{api}/admin/accounts/{account}/credits", {"amount": "100000000", "reference": "soak"})
-        key = call("POST", f"{api}/keys", {"account_id": account, "name": "soak"})["key"]
+        key = stack.key("soak")
         out["idle"] = memory_mb(gateway.pid)
         served = 0
         started = time.monotonic()
         while served < requests:
-            result = wrk(api, key, "bench/fake-model", connections, round_s, False, 16)
+            result = wrk(stack.api, key, "bench/fake-model", connections, round_s, False, 16)
             served += int(result["requests"])
             time.sleep(2)  # the projector's last batch of the round, so every round is read alike
-            memory = {**memory_mb(gateway.pid), **gateway_metrics(f"http://127.0.0.1:{gw_port}")}
+            memory = {**memory_mb(gateway.pid), **gateway_metrics(f"http://127.0.0.1:{stack.gw_port}")}
             rounds.append({"served": served, "rps": result["rps"], "non2xx": result["non2xx"], **memory})
             print(f"\rsoak: {served:,}/{requests:,} requests, {result['rps']:,.0f} req/s, RSS {memory['rss']:.0f} MB "
                   f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f} of which DuckDB {memory['duckdb']:.0f}, "
@@ -96,17 +81,10 @@ def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
         # The gateway applies what its projector has not yet applied before it exits: after a long
         # run at full load that backlog can take minutes, which is reported, not cut short.
         stopping = time.monotonic()
-        gateway.send_signal(signal.SIGTERM)
         print("soak: stopping the gateway (it applies its projector's backlog first)", file=sys.stderr)
-        gateway.wait(3600)
+        stack.stop(3600)
         out["shutdown_s"] = time.monotonic() - stopping
-        log.close()
-        upstream.kill()
-        upstream.wait()
-    counts = count_ledger(tmp / "data")
-    out["ledger"] = counts
-    out["missing"] = not (counts["received"] == counts["usage"] == counts["projected"] == counts["projected_complete"]
-                          and counts["received"] >= out["requests_completed_by_clients"])
+    out["ledger"], out["missing"] = stack.ledger(out["requests_completed_by_clients"])
     return out
 
 
