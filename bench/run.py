@@ -120,11 +120,20 @@ capabilities = ["streaming"]
 """
 
 
-def peak_rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> dict[str, float]:
+    """The process's resident size now and at its peak, and the resident size split into
+    anonymous memory (heaps, DuckDB's pool) and mapped files (libraries), in MB."""
+    wanted = {"VmRSS": "rss", "VmHWM": "peak", "RssAnon": "anon", "RssFile": "files"}
+    out: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name, _, value = line.partition(":")
+        if name in wanted:
+            out[wanted[name]] = int(value.split()[0]) / 1024
+    return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    return memory_mb(pid)["peak"]
 
 
 def thread_cpu_s(pid: int) -> tuple[float, float]:

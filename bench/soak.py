@@ -17,19 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.run import Stack, wrk
-
-
-def memory_mb(pid: int) -> dict[str, float]:
-    """The process's resident size now and at its peak, and the resident size split into
-    anonymous memory (heaps, DuckDB's pool) and mapped files (libraries), in MB."""
-    wanted = {"VmRSS": "rss", "VmHWM": "peak", "RssAnon": "anon", "RssFile": "files"}
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in wanted:
-            out[wanted[name]] = int(value.split()[0]) / 1024
-    return out
+from bench.run import Stack, memory_mb, wrk
 
 
 def gateway_metrics(base_url: str) -> dict[str, float]:

@@ -42,13 +42,8 @@ TRACKING_NAME = "projections"
 BULK_CHECKPOINT_THRESHOLD = "256MB"
 # A batch (or a poll) this late means the background projector is starved: it runs at full priority.
 STARVED_AFTER_S = 0.25
-# The most events one live batch applies. A batch's cost is mostly fixed (DuckDB's per-statement
-# work), so a projector that falls behind catches up with larger batches. At 5,000 it could not keep
-# up with sustained JSON load at 64 connections (`just soak`, 2,000-2,900 req/s, ~9,000 events/s
-# written): it applied ~6,400 events/s and was 956,508 events behind after 858,804 requests (43 s
-# to apply at shutdown). At 20,000, with the same load, its lag read 2 s after each of twelve 30 s
-# rounds was 0 (docs/benchmarks.md, twelfth session). Caught up, batches hold only what came in
-# since the last poll.
+# The most events one live batch applies: a batch's cost is mostly fixed, so a projector behind
+# catches up with large ones. At 5,000 it fell behind sustained load (docs/ledger.md).
 LIVE_BATCH_EVENTS = 20_000
 _BULK_SETTINGS = {"checkpoint_threshold": BULK_CHECKPOINT_THRESHOLD, "threads": "1"}
 

@@ -2,7 +2,8 @@
 
 import os
 
-from bench.soak import growth_per_100k, memory_mb
+from bench.run import memory_mb
+from bench.soak import growth_per_100k
 
 
 def _rounds(rss: list[float], step: int = 50_000) -> list[dict[str, float]]:
