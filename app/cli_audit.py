@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from app.progress import Progress
 from app.query_output import FORMATS, write_result
 from projections.sql_guard import MAX_ROWS, TIMEOUT_S
 
@@ -88,10 +89,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(parquet)
 
 
-def _progress(line: str) -> None:
-    print(f"\r{line}\033[K", end="", file=sys.stderr, flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.command == "schema":
         return schema_command(args.out)
@@ -103,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
         from app.audit import run_audit
         from app.audit_report import as_dict, as_text
 
+        progress = Progress()
         result = run_audit(settings, data_dir, ignore_price_list=args.ignore_price_list,
-                           batch_size=args.batch_size, progress=_progress if sys.stderr.isatty() else None)
+                           batch_size=args.batch_size, progress=progress)
+        progress.end()
         report = as_dict(result)
         print(json.dumps(report, indent=2) if args.json else as_text(result, str(data_dir)), end="\n" if args.json
               else "")
@@ -160,6 +159,7 @@ def export_usage(data_dir: Path, start: str | None, end: str | None, key: str | 
         return 2
     out = sys.stdout.buffer
     lines = 0
+    progress = Progress()
     control = read_control_file(data_dir)
     if control is not None:
         query = urllib.parse.urlencode({k: v for k, v in (("from", start), ("to", end), ("key_id", key)) if v})
@@ -169,6 +169,7 @@ def export_usage(data_dir: Path, start: str | None, end: str | None, key: str | 
             while chunk := response.read(1 << 16):
                 out.write(chunk)
                 lines += chunk.count(b"\n")
+                progress(f"export: {max(lines - 1, 0):,} usage records")
     else:
         import duckdb
 
@@ -182,12 +183,12 @@ def export_usage(data_dir: Path, start: str | None, end: str | None, key: str | 
             for chunk in iter_usage_csv(con.cursor(), start_at, end_at, key):
                 out.write(chunk)
                 lines += chunk.count(b"\n")
-                if sys.stderr.isatty():
-                    _progress(f"export: {max(lines - 1, 0):,} usage records")
+                progress(f"export: {max(lines - 1, 0):,} usage records")
         finally:
             con.close()
     out.flush()
-    print(f"\nexported {max(lines - 1, 0):,} usage records", file=sys.stderr)
+    progress.end()
+    print(f"exported {max(lines - 1, 0):,} usage records", file=sys.stderr)
     return 0
 
 

@@ -14,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 from adapters.event_store import LedgerApp
 from app import accounts_service as svc
 from app.control import call_server
+from app.progress import Progress
 from app.settings import Settings
 from domain.money import credits_number
 
@@ -85,9 +86,11 @@ def replay_command(settings: Settings, data_dir: Path) -> int:
     con = duckdb.connect(str(fresh))
     projector = Projector(con, ledger.recorder, all_projections(), batch_size=50_000)
 
+    line = Progress()
+
     def progress(done: int, position: int) -> None:
         pct = 100.0 * position / top if top else 100.0
-        print(f"\rreplay: {done:,} events, position {position:,}/{top:,} ({pct:.0f}%)", end="", file=sys.stderr)
+        line(f"replay: {done:,} events, position {position:,}/{top:,} ({pct:.0f}%)")
 
     events = projector.catch_up(progress)
     con.execute("CHECKPOINT")
@@ -97,7 +100,7 @@ def replay_command(settings: Settings, data_dir: Path) -> int:
     shutil.move(str(fresh), str(target))
     elapsed = time.perf_counter() - started
     rate = events / elapsed if elapsed > 0 else 0.0
-    print(file=sys.stderr)
+    line.end()
     print(json.dumps({"events": events, "position": projector.position, "seconds": round(elapsed, 3),
                       "events_per_second": round(rate)}))
     return 0

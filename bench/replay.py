@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 import duckdb
 import msgspec
 
+from app.progress import Progress
 from domain.ledger_chain import link
 
 _encode = msgspec.json.Encoder().encode
@@ -51,6 +51,7 @@ def generate(path: Path, generations: int) -> int:
     start = datetime.now(UTC) - timedelta(days=30)
     rows: list[tuple[str, int, str, bytes]] = []
     events = 0
+    progress = Progress()
     for a in range(20):
         opened = {"name": f"account {a}", "originator_topic": "domain.account:Account"}
         topup = {"amount_micro": 10**12, "reference": "bench", "actor": "bench"}
@@ -101,12 +102,12 @@ def generate(path: Path, generations: int) -> int:
             con.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", rows)
             events += len(rows)
             rows = []
-            print(f"\rgenerating ledger: {i + 1:,}/{generations:,}", end="", file=sys.stderr)
+            progress(f"generating ledger: {i + 1:,}/{generations:,}")
     con.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", rows)
     events += len(rows)
     con.commit()
     con.close()
-    print(file=sys.stderr)
+    progress.end()
     return events
 
 
@@ -156,13 +157,15 @@ def measure_replay(generations: int) -> dict[str, Any]:
     top = ledger.recorder.max_notification_id() or 0
     started = time.perf_counter()
 
+    line = Progress()
+
     def progress(done: int, position: int) -> None:
-        print(f"\rreplay: {done:,} events ({100 * position / max(top, 1):.0f}%)", end="", file=sys.stderr)
+        line(f"replay: {done:,} events ({100 * position / max(top, 1):.0f}%)")
 
     events = projector.catch_up(progress)
     con.execute("CHECKPOINT")  # as `lowrouter replay` does before it reports
     seconds = time.perf_counter() - started
-    print(file=sys.stderr)
+    line.end()
     # The dashboard reads the projection as the gateway opens it (its bounded buffer pool, one
     # thread), not as the replay wrote it (DuckDB's defaults: every core, up to 80% of RAM).
     con.close()

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.progress import Progress
 from bench.run import Stack, memory_mb, wrk
 
 
@@ -52,6 +53,7 @@ def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
         key = stack.key("soak")
         out["idle"] = memory_mb(gateway.pid)
         served = 0
+        progress = Progress()
         started = time.monotonic()
         while served < requests:
             result = wrk(stack.api, key, "bench/fake-model", connections, round_s, False, 16)
@@ -59,11 +61,11 @@ def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
             time.sleep(2)  # the projector's last batch of the round, so every round is read alike
             memory = {**memory_mb(gateway.pid), **gateway_metrics(f"http://127.0.0.1:{stack.gw_port}")}
             rounds.append({"served": served, "rps": result["rps"], "non2xx": result["non2xx"], **memory})
-            print(f"\rsoak: {served:,}/{requests:,} requests, {result['rps']:,.0f} req/s, RSS {memory['rss']:.0f} MB "
+            progress(f"soak: {served:,}/{requests:,} requests, {result['rps']:,.0f} req/s, RSS {memory['rss']:.0f} MB "
                   f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f} of which DuckDB {memory['duckdb']:.0f}, "
                   f"files {memory['files']:.0f}), projector lag {memory['lag_events']:,.0f} events, "
                   f"{time.monotonic() - started:.0f} s", end="", file=sys.stderr)
-        print(file=sys.stderr)
+        progress.end()
         out["requests_completed_by_clients"] = served
     finally:
         # The gateway applies what its projector has not yet applied before it exits: after a long
