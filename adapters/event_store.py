@@ -136,8 +136,14 @@ class BatchInsertSQLiteRecorder(SQLiteApplicationRecorder):
 
     writer_pragmas: tuple[str, ...] = _writer_pragmas("NORMAL")  # the ledger sets the operator's choice
     _writer: sqlite3.Connection | None = None
-    _writer_lock = threading.Lock()
     _statements: dict[int, str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One lock per ledger. It was one for the class: a ledger closed by the garbage collector
+        # (`Application.__del__`) while another ledger's insert held the lock, on the same thread,
+        # waited for itself forever (seen in the test suite once event construction allocated less).
+        self._writer_lock = threading.Lock()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.datastore.pool.is_sqlite_memory_mode:

@@ -145,3 +145,25 @@ def test_a_reader_holding_an_old_snapshot_holds_writers_back_only_a_moment_when_
     assert longest_refused < 0.3, f"writers were held back for {longest_refused:.2f} s"
     assert saved > 100
     ledger.close()
+
+
+def test_a_ledger_closed_while_another_ledger_is_inside_its_insert_does_not_wait_for_that_insert(
+        tmp_path: Path) -> None:
+    # The garbage collector may close a dropped ledger (`Application.__del__`) at any allocation,
+    # also on a thread that is inside another ledger's insert, holding its writer lock.
+    writing = open_ledger(sqlite_env(str(tmp_path / "writing.sqlite")))
+    dropped = open_ledger(sqlite_env(str(tmp_path / "dropped.sqlite")))
+    writing.save(Account.open("acct_1", "a"))
+    dropped.save(Account.open("acct_1", "a"))
+    closed = threading.Event()
+
+    def close_one_inside_the_others_insert() -> None:
+        with writing.recorder._writer_lock:  # type: ignore[attr-defined]  # as `insert_rows` holds it
+            dropped.close()
+        closed.set()
+
+    threading.Thread(target=close_one_inside_the_others_insert, daemon=True).start()
+    assert closed.wait(5), "closing one ledger waited for another ledger's writer lock"
+    writing.save(Account.open("acct_2", "a"))
+    assert len(writing.recorder.select_notifications(None, 10)) == 2
+    writing.close()
