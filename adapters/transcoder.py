@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import StoredEvent, Transcoder, Transcoding
 
-from domain.ledger_aggregate import topic_of
+from domain.ledger_aggregate import canonical_of, topic_of
 
 
 def _wrap(value: Any) -> Any:
@@ -55,6 +55,13 @@ _state_encoder = msgspec.json.Encoder(enc_hook=_wrap)
 
 
 def _state_of(event: Any) -> bytes:
+    content = canonical_of(event)
+    if content is not None:
+        # The bytes the chain link hashed, behind the timestamp and the chain: the same JSON object
+        # as below with its other fields in sorted order, without encoding the event again.
+        head = b'{"timestamp":{"_type_":"datetime_iso","_data_":"%s"},"chain":"%s"' % (
+            content.when.encode(), event.chain.encode())
+        return head + b"," + content.body[1:] if len(content.body) > 2 else head + b"}"
     state = event.__dict__.copy()
     del state["originator_id"], state["originator_version"]
     state["timestamp"] = {"_type_": "datetime_iso", "_data_": state["timestamp"].isoformat()}

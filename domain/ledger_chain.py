@@ -28,7 +28,11 @@ def link(previous: str, aggregate_id: str, version: int, topic: str, timestamp: 
          fields: Mapping[str, Any]) -> str:
     """The chain value of one event: SHA-256 over the previous link and this event's content."""
     when = timestamp if isinstance(timestamp, str) else timestamp.isoformat()
-    h = hashlib.sha256()
-    h.update(f"{previous}|{aggregate_id}|{version}|{topic}|{when}|".encode())
-    h.update(canonical(fields))
+    return link_of(previous, aggregate_id, version, topic, when, canonical(fields))
+
+
+def link_of(previous: str, aggregate_id: str, version: int, topic: str, when: str, body: bytes) -> str:
+    """`link` from the timestamp's ISO text and the fields' canonical JSON, already made."""
+    h = hashlib.sha256(f"{previous}|{aggregate_id}|{version}|{topic}|{when}|".encode())
+    h.update(body)
     return h.hexdigest()
