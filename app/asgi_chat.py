@@ -108,7 +108,7 @@ class ChatFastPath:
             if not exchange.started:
                 await exchange.respond(500, plain_error_body(500, "internal error", "internal_error"), {})
             return
-        await exchange.stream(openai_sse(relay(gw, p, opening, framed=True)), start_headers, receive)
+        await exchange.stream(openai_sse(relay(gw, p, opening)), start_headers, receive)
 
 
 class _Exchange:

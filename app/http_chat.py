@@ -80,7 +80,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         answer, _ = await complete_json(gw, p)
         return Response(_encode(answer), media_type=JSON, headers=response_headers(gw, p))
     opening, headers = await begin_stream(gw, p)
-    return Stream(openai_sse(relay(gw, p, opening, framed=True)), media_type="text/event-stream",
+    return Stream(openai_sse(relay(gw, p, opening)), media_type="text/event-stream",
                   headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
@@ -103,9 +103,8 @@ async def completions(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(_encode(answer), media_type=JSON, headers=response_headers(gw, p))
 
 
-async def _anthropic_sse(events: AsyncIterator[list[dict[str, Any] | bytes] | dict[str, Any] | bytes],
-                         message_id: str, model: str) -> AsyncIterator[bytes]:
-    """Anthropic's framing of the relay's events (a relay that is not `framed`: every chunk decoded)."""
+async def _anthropic_sse(events: AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes], message_id: str,
+                         model: str) -> AsyncIterator[bytes]:
     translator = OpenAIToAnthropicStream(message_id, model)
 
     def frame(name: str, data: dict[str, Any]) -> bytes:
@@ -119,7 +118,7 @@ async def _anthropic_sse(events: AsyncIterator[list[dict[str, Any] | bytes] | di
                 for name, data in translator.close():
                     yield frame(name, data)
             elif not isinstance(event, bytes):
-                chunks = [c for c in (event if isinstance(event, list) else [event]) if isinstance(c, dict)]
+                chunks = event if isinstance(event, list) else [event]
                 out = b"".join(frame(name, data) for chunk in chunks for name, data in translator.feed(chunk))
                 if out:
                     yield out

@@ -31,7 +31,7 @@ from app.chat_service import (
 from app.gateway import Gateway
 from domain.errors import GatewayError, UpstreamBadResponseError, UpstreamError
 from domain.generation import STATUS_CLIENT_ERROR, STATUS_OK, STATUS_UPSTREAM_ERROR
-from domain.ports import Chunk, ChunkStream, PlainChunk
+from domain.ports import ChunkStream
 from domain.upstream_usage import read_usage
 
 _encode = msgspec.json.Encoder().encode
@@ -86,17 +86,12 @@ class _Progress:
         self.finish_reason: str | None = None
         self.upstream_usage: dict[str, Any] | None = None
         self.ttft_ms: float | None = None
-        self.id_and_model: tuple[bytes, bytes] | None = None  # as JSON strings, for `_pass_on`
 
 
-async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream], *,
-                framed: bool = False) -> AsyncIterator[list[dict[str, Any] | bytes] | dict[str, Any] | bytes]:
+async def relay(gw: Gateway, p: Prepared,
+                opening: asyncio.Task[ChunkStream]) -> AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes]:
     """The stream as events: `KEEPALIVE` while the upstream is being opened, lists of chunks as they
-    arrived together, one last chunk (usage, or the error), and `DONE` after a successful end.
-
-    With `framed` (OpenAI's SSE out), a text-only chunk the upstream sent as plain bytes is passed on
-    as its `data:` line, its `id` and `model` replaced in place (`_pass_on`); otherwise every chunk
-    is a decoded object."""
+    arrived together, one last chunk (usage, or the error), and `DONE` after a successful end."""
     created = int(time.time())
     progress = _Progress()
     stream: ChunkStream | None = None
@@ -114,7 +109,7 @@ async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream], *,
             return
         ready = getattr(stream, "ready", None)
         take_ready = getattr(stream, "take_ready", None)
-        batch: list[dict[str, Any] | bytes] = []
+        batch: list[dict[str, Any]] = []
         try:
             async for first in stream:
                 # Chunks that arrived together leave together, in one write to the client (up to
@@ -123,7 +118,7 @@ async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream], *,
                 arrived = [first]
                 while arrived:
                     for chunk in arrived:
-                        out = _relayed(p, chunk, progress, framed)
+                        out = _rewrite(p, chunk, progress)
                         if out is not None:
                             batch.append(out)
                     room = BATCH_CHUNKS - len(batch)
@@ -176,35 +171,6 @@ async def relay(gw: Gateway, p: Prepared, opening: asyncio.Task[ChunkStream], *,
             await stream.aclose()
 
 
-def _relayed(p: Prepared, chunk: Chunk, progress: _Progress, framed: bool) -> dict[str, Any] | bytes | None:
-    """What goes out for one upstream chunk (None for none): its `data:` line, or the rewritten object."""
-    if isinstance(chunk, PlainChunk):
-        if framed and (chunk.has_role or progress.chunks > 0):
-            return _pass_on(p, chunk, progress)
-        chunk = chunk.decoded()  # the first chunk gets its role added; other outputs re-encode anyway
-    return _rewrite(p, chunk, progress)
-
-
-def _pass_on(p: Prepared, chunk: PlainChunk, progress: _Progress) -> bytes:
-    """A text-only chunk's `data:` line: the upstream's bytes with the generation's id and the model
-    in place of the upstream's, counted as `_rewrite` counts it (measured: ~1.7 µs a chunk less than
-    decoding, rewriting and encoding it, docs/benchmarks.md)."""
-    if progress.chunks == 0:
-        progress.ttft_ms = round((time.monotonic() - p.started) * 1000, 3)
-    progress.chunks += 1
-    progress.chars += chunk.chars
-    if chunk.finish_reason is not None:
-        progress.finish_reason = chunk.finish_reason
-    if progress.id_and_model is None:
-        progress.id_and_model = (_encode(p.generation.id), _encode(p.attempt.candidate.model))
-    new_id, new_model = progress.id_and_model
-    payload = chunk.payload
-    (i0, i1), (m0, m1) = chunk.id_span, chunk.model_span
-    if i0 < m0:
-        return b"data: " + payload[:i0] + new_id + payload[i1:m0] + new_model + payload[m1:] + b"\n\n"
-    return b"data: " + payload[:m0] + new_model + payload[m1:i0] + new_id + payload[i1:] + b"\n\n"
-
-
 def _rewrite(p: Prepared, chunk: dict[str, Any], progress: _Progress) -> dict[str, Any] | None:
     choices = chunk.get("choices")
     usage = chunk.pop("usage", None)
@@ -250,8 +216,7 @@ async def _close(gw: Gateway, p: Prepared, progress: _Progress, *, status: str, 
                         cancelled=cancelled, error=error)
 
 
-async def openai_sse(
-        events: AsyncIterator[list[dict[str, Any] | bytes] | dict[str, Any] | bytes]) -> AsyncIterator[bytes]:
+async def openai_sse(events: AsyncIterator[list[dict[str, Any]] | dict[str, Any] | bytes]) -> AsyncIterator[bytes]:
     """OpenAI's framing: `data: {json}\n\n` per chunk, `: comment` keep-alives, `data: [DONE]`.
 
     The last chunk (usage, or the error) is held until what follows it, `[DONE]` or the end, which
@@ -263,7 +228,7 @@ async def openai_sse(
                 yield held + event
                 held = b""
             elif isinstance(event, list):
-                yield b"".join(chunk if isinstance(chunk, bytes) else sse(chunk) for chunk in event)
+                yield b"".join(sse(chunk) for chunk in event)
             else:
                 held = sse(event)
         if held:

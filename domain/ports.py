@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -16,35 +16,14 @@ class Timeouts(msgspec.Struct, frozen=True):
     idle_s: float
 
 
-class PlainChunk(NamedTuple):
-    """An OpenAI `chat.completion.chunk` that only carries text (no tool calls, usage or error), kept
-    as the upstream's bytes: the relay passes them on with their top-level `id` and `model` values
-    replaced, instead of decoding the whole chunk and encoding it again."""
-
-    payload: bytes
-    id_span: tuple[int, int]  # where the top-level `id` value (a JSON string, quotes included) sits
-    model_span: tuple[int, int]  # the same for `model`
-    chars: int  # characters of text in its choices' deltas
-    finish_reason: str | None  # the last choice's non-empty finish reason
-    has_role: bool  # whether its first choice's delta names its role
-
-    def decoded(self) -> dict[str, Any]:
-        """The chunk as a decoded object, for whoever needs more than its bytes."""
-        decoded: dict[str, Any] = msgspec.json.decode(self.payload)
-        return decoded
-
-
-Chunk = dict[str, Any] | PlainChunk
-
-
 class ChunkStream(Protocol):
-    """An upstream stream of OpenAI `chat.completion.chunk` objects, decoded or (text-only) as bytes.
+    """An upstream stream of OpenAI `chat.completion.chunk` objects, already decoded.
 
     Returned only once the first chunk has arrived, so that a failure before the first byte can
     still fall over to the next candidate.
     """
 
-    def __aiter__(self) -> AsyncIterator[Chunk]: ...
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
 
     async def aclose(self) -> None: ...
 

@@ -14,33 +14,33 @@ from adapters.providers.sse import SSEReader
 from adapters.providers.upstream_http import UpstreamClient, UpstreamStream, post_json, post_stream
 from domain.catalogue import Endpoint, Model
 from domain.errors import UpstreamBadResponseError
-from domain.ports import Chunk, Timeouts
+from domain.ports import Timeouts
 
 
 class SSEChunkStream:
     """Decoded `data:` payloads of an OpenAI-style SSE response, up to `[DONE]`."""
 
-    def __init__(self, body: UpstreamStream, reader: SSEReader, first: Chunk, idle_s: float) -> None:
+    def __init__(self, body: UpstreamStream, reader: SSEReader, first: dict[str, Any], idle_s: float) -> None:
         self._body = body
         self._reader = reader
-        self._first: Chunk | None = first
+        self._first: dict[str, Any] | None = first
         self._idle_s = idle_s
 
     def ready(self) -> bool:
         """Whether the next chunk has already arrived (the relay then sends them together)."""
         return self._first is not None or self._reader.ready()
 
-    def take_ready(self, limit: int) -> list[Chunk]:
+    def take_ready(self, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` chunks that have already arrived (see `SSEReader.take_ready`)."""
         if self._first is not None:
             first, self._first = self._first, None
             return [first, *self._reader.take_ready(limit - 1)]
         return self._reader.take_ready(limit)
 
-    def __aiter__(self) -> AsyncIterator[Chunk]:
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Chunk]:
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
         if self._first is not None:
             first, self._first = self._first, None
             yield first
@@ -86,7 +86,7 @@ class OpenAICompatibleProvider:
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
         upstream = await post_stream(self._client, f"{endpoint.base_url}/chat/completions", body, self._headers,
                                      timeouts)
-        reader = SSEReader(upstream, plain=True)
+        reader = SSEReader(upstream)
         try:
             first = await reader.next(timeouts.first_byte_s)
         except BaseException:  # a failure, or the client gone while waiting

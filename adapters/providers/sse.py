@@ -19,83 +19,13 @@ import msgspec
 from adapters.providers.http_errors import upstream_message
 from adapters.providers.upstream_http import UpstreamStream
 from domain.errors import UpstreamBadResponseError, UpstreamError, UpstreamTimeoutError
-from domain.ports import PlainChunk
 
 _decode = msgspec.json.Decoder().decode
 
 
-class _Delta(msgspec.Struct):
-    role: str | None = None
-    content: str | None = None
-    tool_calls: Any = None
-
-
-class _Choice(msgspec.Struct):
-    delta: _Delta | None = None
-    finish_reason: str | None = None
-
-
-class _ChunkView(msgspec.Struct):
-    """What the relay reads of a chunk, decoded without building the rest (other keys are skipped)."""
-
-    choices: list[_Choice] | None = None
-    usage: Any = None
-    error: Any = None
-
-
-_decode_view = msgspec.json.Decoder(_ChunkView).decode
-
-
-def _top_level_string(payload: bytes, key: bytes) -> tuple[int, int] | None:
-    """Where the value of `key` (as `"key":"`) sits, quotes included, if it is a top-level plain string:
-    nothing is nested before it (no `{` or `[` after the opening brace) and it holds no escape."""
-    at = payload.find(key)
-    if at < 0 or payload.find(b"{", 1, at) >= 0 or payload.find(b"[", 1, at) >= 0:
-        return None
-    start = at + len(key) - 1
-    end = payload.find(b'"', start + 1)
-    if end < 0 or payload.find(b"\\", start, end) >= 0:
-        return None
-    return start, end + 1
-
-
-def plain_chunk(payload: bytes) -> PlainChunk | None:
-    """The chunk as a `PlainChunk` when it only carries text and its `id` and `model` can be replaced
-    in place; None for anything else (tool calls, usage, an error, an unusual shape), which the
-    relay then decodes whole."""
-    if not payload.startswith(b"{"):
-        return None
-    try:
-        view = _decode_view(payload)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    choices = view.choices
-    if not choices or view.usage is not None or view.error is not None:
-        return None
-    chars = 0
-    finish_reason = None
-    for choice in choices:
-        delta = choice.delta
-        if delta is None or delta.tool_calls is not None or choice.finish_reason == "":
-            return None
-        if delta.content is not None:
-            chars += len(delta.content)
-        if choice.finish_reason is not None:
-            finish_reason = choice.finish_reason
-    id_span = _top_level_string(payload, b'"id":"')
-    model_span = _top_level_string(payload, b'"model":"')
-    if id_span is None or model_span is None:
-        return None
-    first = choices[0].delta
-    return PlainChunk(payload, id_span, model_span, chars, finish_reason, first is not None and first.role is not None)
-
-
 class SSEReader:
-    """With `plain`, text-only chunks come out as `PlainChunk`s (their bytes), the others decoded."""
-
-    def __init__(self, body: UpstreamStream, *, plain: bool = False) -> None:
+    def __init__(self, body: UpstreamStream) -> None:
         self._body = body
-        self._plain = plain
         self._buffer = b""
         self._lines: deque[bytes] = deque()  # the `data:` payloads that arrived, not yet decoded
         self._done = False
@@ -105,9 +35,8 @@ class SSEReader:
         """Whether `next()` can answer without waiting for the network."""
         return bool(self._lines)
 
-    async def next(self, timeout_s: float) -> Any:
-        """The next decoded `data:` object (a dict, or a `PlainChunk` when reading `plain`); None at
-        `[DONE]` or the end of the body."""
+    async def next(self, timeout_s: float) -> dict[str, Any] | None:
+        """The next decoded `data:` object; None at `[DONE]` or the end of the body."""
         self._raise_held_failure()
         while not self._lines:
             if self._done:
@@ -124,13 +53,13 @@ class SSEReader:
             self._feed(data)
         return self._decoded(self._lines.popleft())
 
-    def take_ready(self, limit: int) -> list[Any]:
+    def take_ready(self, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` decoded objects that have already arrived, without waiting (none when
         nothing has). The relay drains a network read with it instead of one `await` per chunk: an
         async step per chunk was ~25% of relaying a short answer. At a bad line it returns what came
         before; the error is raised by the next call (or the next `next()`)."""
         self._raise_held_failure()
-        out: list[Any] = []
+        out: list[dict[str, Any]] = []
         lines = self._lines
         while lines and len(out) < limit:
             try:
@@ -159,11 +88,7 @@ class SSEReader:
                 return
             self._lines.append(payload)
 
-    def _decoded(self, payload: bytes) -> Any:
-        if self._plain:
-            chunk = plain_chunk(payload)
-            if chunk is not None:
-                return chunk
+    def _decoded(self, payload: bytes) -> dict[str, Any]:
         try:
             decoded = _decode(payload)
         except (msgspec.DecodeError, RecursionError):
