@@ -62,9 +62,9 @@ def soak(requests: int, round_s: int, connections: int) -> dict[str, Any]:
             memory = {**memory_mb(gateway.pid), **gateway_metrics(f"http://127.0.0.1:{stack.gw_port}")}
             rounds.append({"served": served, "rps": result["rps"], "non2xx": result["non2xx"], **memory})
             progress(f"soak: {served:,}/{requests:,} requests, {result['rps']:,.0f} req/s, RSS {memory['rss']:.0f} MB "
-                  f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f} of which DuckDB {memory['duckdb']:.0f}, "
-                  f"files {memory['files']:.0f}), projector lag {memory['lag_events']:,.0f} events, "
-                  f"{time.monotonic() - started:.0f} s", end="", file=sys.stderr)
+                     f"(peak {memory['peak']:.0f}, anonymous {memory['anon']:.0f} of which DuckDB "
+                     f"{memory['duckdb']:.0f}, files {memory['files']:.0f}), projector lag "
+                     f"{memory['lag_events']:,.0f} events, {time.monotonic() - started:.0f} s")
         progress.end()
         out["requests_completed_by_clients"] = served
     finally:
