@@ -132,10 +132,6 @@ def memory_mb(pid: int) -> dict[str, float]:
     return out
 
 
-def peak_rss_mb(pid: int) -> float:
-    return memory_mb(pid)["peak"]
-
-
 def thread_cpu_s(pid: int) -> tuple[float, float]:
     """CPU seconds (user + system) so far of a process's main thread, and of the whole process (every
     thread, ended ones included)."""
@@ -285,7 +281,7 @@ def run_load(seconds: int, rounds: int = 1) -> dict[str, Any]:
                   f"(p50 {g['p50']:.2f} ms, non-2xx {g['non2xx']})", file=sys.stderr)
         health = call("GET", f"http://127.0.0.1:{stack.gw_port}/healthz")
         out["projector_lag_events_at_end"] = health["ledger_position"] - health["projector_position"]
-        out["peak_rss_mb"] = peak_rss_mb(gateway.pid)
+        out["peak_rss_mb"] = memory_mb(gateway.pid)["peak"]
         out["requests_completed_by_clients"] = sent
     finally:
         stack.stop(600)
